@@ -1,0 +1,1 @@
+"""The `policybot` command line: one module per subcommand, wired in main."""

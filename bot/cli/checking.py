@@ -1,0 +1,143 @@
+"""`policybot check`: are these manifests compliant, and if not, where not?
+
+Built for CI: deterministic output, JSON on request, and an exit code that
+says it all (0 compliant, 1 something failed, 2 the input was unusable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Sequence
+from importlib import resources as package_resources
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError
+from bot.policy import engine, manifests, policies
+from bot.policy.requests import AdmissionRequest
+from bot.policy.results import RuleResult
+
+EXIT_COMPLIANT = 0
+EXIT_VIOLATIONS = 1
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "check",
+        help="check manifests against policies",
+        description="Evaluate manifests against Kyverno policies (default: the bundled baseline).",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, or - for stdin")
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="policy files or directories (default: the bundled baseline)",
+    )
+    parser.add_argument("--output", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--operation",
+        default="CREATE",
+        choices=["CREATE", "UPDATE"],
+        help="the admission operation to simulate (default: CREATE)",
+    )
+    parser.set_defaults(run=run)
+
+
+def bundled_policy_dir() -> Path:
+    return Path(str(package_resources.files("knowledge").joinpath("policies")))
+
+
+def run(args: argparse.Namespace) -> int:
+    policy_paths = args.policies or [bundled_policy_dir()]
+    loaded = policies.load_policies(policy_paths)
+    if not loaded:
+        raise InputError(
+            "no Kyverno ClusterPolicy or Policy found", source=", ".join(map(str, policy_paths))
+        )
+    objects = manifests.load_manifests(args.paths)
+    results = check(loaded, [m.content for m in objects], operation=args.operation)
+    if args.output == "json":
+        print(json.dumps(to_json(results, resource_count=len(objects)), indent=2))
+    else:
+        print(render_text(results, resource_count=len(objects)))
+    failed = any(result.status in ("fail", "error") for result in results)
+    return EXIT_VIOLATIONS if failed else EXIT_COMPLIANT
+
+
+def check(
+    loaded: Sequence[policies.Policy],
+    objects: Sequence[dict[str, Any]],
+    *,
+    operation: str = "CREATE",
+) -> list[RuleResult]:
+    results: list[RuleResult] = []
+    for obj in objects:
+        old = obj if operation == "UPDATE" else None
+        request = AdmissionRequest(object=obj, operation=operation, old_object=old)
+        results.extend(engine.evaluate_all(loaded, request))
+    return results
+
+
+def to_json(results: Sequence[RuleResult], *, resource_count: int) -> dict[str, Any]:
+    counts: Counter[str] = Counter(result.status for result in results)
+    return {
+        "resources": resource_count,
+        "summary": {status: counts.get(status, 0) for status in STATUS_ORDER},
+        "results": [
+            {
+                "resource": {
+                    "apiVersion": result.resource.api_version,
+                    "kind": result.resource.kind,
+                    "namespace": result.resource.namespace,
+                    "name": result.resource.name,
+                },
+                "policy": result.policy,
+                "rule": result.rule,
+                "status": result.status,
+                "action": result.action,
+                "message": result.message,
+                "path": result.path,
+            }
+            for result in results
+        ],
+    }
+
+
+STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")
+STATUS_LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "skip": "skip", "pass": "pass"}
+
+
+def render_text(results: Sequence[RuleResult], *, resource_count: int) -> str:
+    """A per-resource report: failures first and spelled out, passes in one line."""
+    lines: list[str] = []
+    by_resource: dict[str, list[RuleResult]] = {}
+    for result in results:
+        by_resource.setdefault(str(result.resource), []).append(result)
+
+    for resource, own in by_resource.items():
+        worst = min(own, key=lambda r: STATUS_ORDER.index(r.status)).status
+        lines.append(f"{resource}: {STATUS_LABEL[worst]}")
+        for result in sorted(own, key=lambda r: (STATUS_ORDER.index(r.status), r.policy, r.rule)):
+            label = STATUS_LABEL[result.status]
+            where = f"{result.policy}/{result.rule}"
+            if result.status in ("fail", "warn", "error"):
+                effect = "blocks admission" if result.blocks else "audit only"
+                lines.append(f"  {label:5} {where} ({effect})")
+                lines.append(f"        {result.message}")
+            else:
+                lines.append(f"  {label:5} {where}")
+        lines.append("")
+
+    counts: Counter[str] = Counter(result.status for result in results)
+    unmatched = resource_count - len(by_resource)
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts.get(s))
+    lines.append(
+        f"{resource_count} resources checked, {len(results)} rule results"
+        + (f" ({summary})" if summary else "")
+        + (f"; {unmatched} resources matched no rule" if unmatched else "")
+    )
+    return "\n".join(lines)

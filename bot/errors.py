@@ -1,0 +1,61 @@
+"""The project's exception tree, grouped by what the caller does next.
+
+    PolicybotError
+     +-- PermanentError       retrying cannot help: fix the input first
+     |    +-- InputError      a file, document or field a user gave us is unusable
+     +-- TemporaryError       retry later (rate limits, 5xx, lost connections)
+
+Every message names what was wrong, where, and what to do about it, so the
+CLI can print it as is and exit, and the bot can relay it to a person.
+"""
+
+from __future__ import annotations
+
+
+class PolicybotError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class PermanentError(PolicybotError):
+    """The same call will fail again until its input changes."""
+
+
+class TemporaryError(PolicybotError):
+    """The call may succeed later; `retry_after` is a hint in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InputError(PermanentError):
+    """Unusable user input, located as precisely as we can.
+
+    The location reads like `policies/a.yaml: document 2: spec.rules[0].match`,
+    so a person can jump straight to the offending field.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str = "",
+        document: int | None = None,
+        field: str = "",
+    ) -> None:
+        self.problem = problem
+        self.source = source
+        self.document = document
+        self.field = field
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts = []
+        if self.source:
+            parts.append(self.source)
+        if self.document is not None:
+            parts.append(f"document {self.document}")
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.problem)
+        return ": ".join(parts)
