@@ -44,6 +44,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=["CREATE", "UPDATE"],
         help="the admission operation to simulate (default: CREATE)",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="list every passing rule, not only a count"
+    )
     parser.set_defaults(run=run)
 
 
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps(to_json(results, resource_count=len(objects)), indent=2))
     else:
-        print(render_text(results, resource_count=len(objects)))
+        print(render_text(results, resource_count=len(objects), verbose=args.verbose))
     failed = any(result.status in ("fail", "error") for result in results)
     return EXIT_VIOLATIONS if failed else EXIT_COMPLIANT
 
@@ -111,7 +114,9 @@ STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")
 STATUS_LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "skip": "skip", "pass": "pass"}
 
 
-def render_text(results: Sequence[RuleResult], *, resource_count: int) -> str:
+def render_text(
+    results: Sequence[RuleResult], *, resource_count: int, verbose: bool = False
+) -> str:
     """A per-resource report: failures first and spelled out, passes in one line."""
     lines: list[str] = []
     by_resource: dict[str, list[RuleResult]] = {}
@@ -121,6 +126,7 @@ def render_text(results: Sequence[RuleResult], *, resource_count: int) -> str:
     for resource, own in by_resource.items():
         worst = min(own, key=lambda r: STATUS_ORDER.index(r.status)).status
         lines.append(f"{resource}: {STATUS_LABEL[worst]}")
+        quiet: Counter[str] = Counter()
         for result in sorted(own, key=lambda r: (STATUS_ORDER.index(r.status), r.policy, r.rule)):
             label = STATUS_LABEL[result.status]
             where = f"{result.policy}/{result.rule}"
@@ -128,8 +134,17 @@ def render_text(results: Sequence[RuleResult], *, resource_count: int) -> str:
                 effect = "blocks admission" if result.blocks else "audit only"
                 lines.append(f"  {label:5} {where} ({effect})")
                 lines.append(f"        {result.message}")
-            else:
+            elif verbose:
                 lines.append(f"  {label:5} {where}")
+            else:
+                quiet[result.status] += 1
+        if quiet:
+            counted = ", ".join(
+                f"{quiet[s]} {'passed' if s == 'pass' else 'skipped'}"
+                for s in ("pass", "skip")
+                if quiet[s]
+            )
+            lines.append(f"  {counted} (--verbose lists them)")
         lines.append("")
 
     counts: Counter[str] = Counter(result.status for result in results)
