@@ -13,46 +13,11 @@ import argparse
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from bot.kyvernotest import running, suites
-from bot.policy import documents
+from bot.kyvernotest import features as suite_features, running, suites
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpus/kyverno-policies"
-ADVANCED = ("deny", "foreach", "preconditions", "context", "podSecurity", "cel")
-
-
-def features_of(suite_path: Path) -> set[str]:
-    """The validate features the suite's policies use."""
-    suite = suites.load_suite(suite_path)
-    found: set[str] = set()
-    for document in documents.load_documents(suite.policy_paths):
-        content = document.content
-        if not isinstance(content, Mapping):
-            continue
-        if content.get("kind") not in ("ClusterPolicy", "Policy"):
-            found.add(str(content.get("kind")))
-            continue
-        for rule in content.get("spec", {}).get("rules", []) or []:
-            found.update(_keys_in(rule))
-    return found
-
-
-def _keys_in(value: Any) -> Iterable[str]:
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            if key in ADVANCED:
-                yield str(key)
-            if key == "preconditions" or key == "context":
-                continue
-            yield from _keys_in(inner)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _keys_in(item)
-    elif isinstance(value, str) and "{{" in value:
-        yield "variables"
 
 
 def share(results: list[running.ExpectationResult]) -> str:
@@ -88,7 +53,7 @@ def run() -> int:
     paths = list(suites.discover([args.corpus]))
     for path in paths:
         report = running.run_suite(path, strict=args.strict)
-        features = features_of(path)
+        features = suite_features.features_of(suites.load_suite(path))
         top = path.relative_to(args.corpus).parts[0]
         everything.extend(report.results)
         by_dir[top].extend(report.results)
@@ -100,7 +65,7 @@ def run() -> int:
         )
         if "cel" in features:
             groups["  of the classic set: validate.cel"].extend(report.results)
-        if not features & set(ADVANCED) and not is_vpol:
+        if suite_features.is_pattern_only(features):
             groups["pattern-only (match/exclude + pattern/anyPattern)"].extend(report.results)
         if args.misses:
             for result in report.results:
