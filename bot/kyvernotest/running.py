@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.errors import PolicybotError
 from bot.kyvernotest import suites, valuesfiles
-from bot.policy import documents, engine, policies, resources
+from bot.policy import documents, engine, policies, resources, scopes
 from bot.policy.requests import AdmissionRequest, UserInfo
 from bot.policy.results import RuleResult
 
@@ -85,7 +85,7 @@ def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
         if isinstance(d.content, Mapping) and not policies.is_kyverno_policy(d.content)
     }
     objects = [
-        d.content
+        as_cli_loads(d.content)
         for d in documents.load_documents(suite.resource_paths)
         if isinstance(d.content, Mapping) and d.content.get("kind")
     ]
@@ -97,7 +97,7 @@ def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
     for policy in kyverno:
         for obj in objects:
             request = _request_for(policy, obj, values, user)
-            produced.extend(engine.evaluate(policy, request))
+            produced.extend(engine.evaluate(policy, request, _inputs_for(policy, obj, values)))
 
     results = tuple(
         _compare(suite.path, expectation, produced, present, other_kinds, strict=strict)
@@ -105,6 +105,41 @@ def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
     )
     kinds = tuple(sorted({p.kind for p in kyverno} | set(other_kinds.values())))
     return SuiteReport(path=suite.path, results=results, policy_kinds=kinds)
+
+
+NIL_AS_EMPTY_MAP = frozenset(
+    {"annotations", "labels", "matchLabels", "nodeSelector", "data", "stringData"}
+)
+
+
+def as_cli_loads(content: Mapping[str, Any]) -> dict[str, Any]:
+    """The resource as the Kyverno CLI reads it from a file.
+
+    The CLI puts namespaced objects without a namespace into `default`, and
+    turns known map fields left empty in YAML (`labels:`) into empty maps.
+    """
+    obj: dict[str, Any] = copy.deepcopy(dict(content))
+    _nil_maps_emptied(obj)
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = obj["metadata"] = {}
+    if not metadata.get("namespace") and not scopes.is_cluster_scoped(
+        str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+    ):
+        metadata["namespace"] = "default"
+    return obj
+
+
+def _nil_maps_emptied(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if inner is None and key in NIL_AS_EMPTY_MAP:
+                value[key] = {}
+            else:
+                _nil_maps_emptied(inner)
+    elif isinstance(value, list):
+        for item in value:
+            _nil_maps_emptied(item)
 
 
 def _request_for(
@@ -127,6 +162,17 @@ def _request_for(
         old_object=old,
         namespace_labels=labels,
         user_info=user,
+    )
+
+
+def _inputs_for(
+    policy: policies.Policy, obj: Mapping[str, Any], values: valuesfiles.Values | None
+) -> engine.Inputs:
+    if values is None:
+        return engine.NO_INPUTS
+    return engine.Inputs(
+        resource_values=values.for_resource(policy.name, resources.name_of(obj)),
+        rule_values=values.rules_of(policy.name),
     )
 
 

@@ -33,6 +33,9 @@ class Values:
         merged.update(self.resource_values.get((policy, resource_name), {}))
         return merged
 
+    def rules_of(self, policy: str) -> dict[str, Mapping[str, Any]]:
+        return {rule: values for (name, rule), values in self.rule_values.items() if name == policy}
+
     def operation_for(self, policy: str, resource_name: str) -> str:
         values = self.for_resource(policy, resource_name)
         return str(values.get("request.operation") or "CREATE").upper()

@@ -9,11 +9,14 @@ kinds live in their own modules; this one only decides which applies.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.policy import matching, validators, wildcards
+from bot.policy.contexts import ContextResolver
 from bot.policy.policies import Policy, Rule
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import Action, RuleResult
@@ -21,7 +24,28 @@ from bot.policy.results import Action, RuleResult
 logger = logging.getLogger(__name__)
 
 
-def evaluate(policy: Policy, request: AdmissionRequest) -> list[RuleResult]:
+@dataclass(frozen=True)
+class Inputs:
+    """Variables and cluster access beyond the request itself."""
+
+    resource_values: Mapping[str, Any] = field(default_factory=dict)
+    """Variables for this resource under this policy (a test's values file)."""
+    rule_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Variables per rule, by the rule name as written."""
+    resolver: ContextResolver | None = None
+
+    def for_rule(self, rule: Rule) -> validators.RuleInputs:
+        values = dict(self.resource_values)
+        values.update(self.rule_values.get(rule.base_name, {}))
+        return validators.RuleInputs(values=values, resolver=self.resolver)
+
+
+NO_INPUTS = Inputs()
+
+
+def evaluate(
+    policy: Policy, request: AdmissionRequest, inputs: Inputs = NO_INPUTS
+) -> list[RuleResult]:
     """Every validate rule of the policy that selects this request, judged.
 
     Rules that do not select the request give no result at all, the way
@@ -33,9 +57,14 @@ def evaluate(policy: Policy, request: AdmissionRequest) -> list[RuleResult]:
             continue
         if not matching.rule_matches(rule.raw, request, policy_namespace=policy.namespace):
             continue
-        outcome = validators.validate_rule(rule, request)
+        action = enforcement_of(policy, rule, request)
+        outcome = validators.validate_rule(rule, request, inputs.for_rule(rule))
         if outcome is None:
             continue
+        if action == "enforce" and _violated_before(policy, rule, request, inputs, outcome):
+            outcome = validators.RuleOutcome(
+                "skip", "skipping the rule evaluation as pre-existing violations are allowed"
+            )
         status = outcome.status
         if status == "fail" and not policy.scored:
             status = "warn"
@@ -48,7 +77,7 @@ def evaluate(policy: Policy, request: AdmissionRequest) -> list[RuleResult]:
                 status=status,
                 message=outcome.message,
                 path=outcome.path,
-                action=enforcement_of(policy, rule, request),
+                action=action,
                 policy_namespace=policy.namespace,
             )
         )
@@ -58,8 +87,36 @@ def evaluate(policy: Policy, request: AdmissionRequest) -> list[RuleResult]:
     return results
 
 
-def evaluate_all(policies: Iterable[Policy], request: AdmissionRequest) -> list[RuleResult]:
-    return [result for policy in policies for result in evaluate(policy, request)]
+def evaluate_all(
+    policies: Iterable[Policy], request: AdmissionRequest, inputs: Inputs = NO_INPUTS
+) -> list[RuleResult]:
+    return [result for policy in policies for result in evaluate(policy, request, inputs)]
+
+
+def _violated_before(
+    policy: Policy,
+    rule: Rule,
+    request: AdmissionRequest,
+    inputs: Inputs,
+    outcome: validators.RuleOutcome,
+) -> bool:
+    """Whether an UPDATE only carries over a violation the old object already had.
+
+    Kyverno lets such updates through (allowExistingViolations, on by
+    default) so that a team can still edit an object admitted before the
+    policy existed.
+    """
+    if outcome.status != "fail" or request.operation != "UPDATE" or request.old_object is None:
+        return False
+    if (rule.validate or {}).get("allowExistingViolations") is False:
+        return False
+    as_created = dataclasses.replace(
+        request, object=dict(request.old_object), old_object=None, operation="CREATE"
+    )
+    if not matching.rule_matches(rule.raw, as_created, policy_namespace=policy.namespace):
+        return False
+    before = validators.validate_rule(rule, as_created, inputs.for_rule(rule))
+    return before is not None and before.status == "fail"
 
 
 def enforcement_of(policy: Policy, rule: Rule, request: AdmissionRequest) -> Action:

@@ -1,0 +1,284 @@
+"""The data a rule's variables are evaluated against, Kyverno-style.
+
+Kyverno builds one JSON document per request (`request.object`,
+`request.operation`, `request.userInfo`, `serviceAccountName`, `images`, ...)
+and lets rules add to it: values from a test's values file, and `context`
+entries (`variable`, `configMap`, `apiCall`, ...). This module builds that
+document and answers queries on it. The engine does no I/O: data that lives
+in a cluster (ConfigMaps, API calls) comes through a resolver the caller
+passes in, and without one such entries stay unset, as in the Kyverno CLI.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from bot.policy import jmespath, variables
+from bot.policy.jmespath import images as image_refs
+from bot.policy.requests import AdmissionRequest
+
+logger = logging.getLogger(__name__)
+
+POD_CONTROLLER_TEMPLATES = {
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+class ContextResolver(Protocol):
+    """Reads cluster data for `configMap` and `apiCall` context entries."""
+
+    def config_map(self, name: str, namespace: str) -> Mapping[str, Any] | None: ...
+
+    def api_call(self, call: Mapping[str, Any]) -> Any: ...
+
+
+class ContextError(Exception):
+    """A context entry could not be loaded; Kyverno reports the rule as error."""
+
+
+class EvaluationContext:
+    """The JSON document variables are resolved in, plus failed entries."""
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        *,
+        deleting: bool = False,
+        image_source: Mapping[str, Any] | None = None,
+    ) -> None:
+        # NB: data shares the request's objects instead of copying them; every
+        # change goes through set_variable, which copies the maps it edits.
+        self.data = data
+        self.deleting = deleting
+        self._failed: dict[str, str] = {}
+        self._image_source = image_source
+
+    @classmethod
+    def for_request(cls, request: AdmissionRequest) -> EvaluationContext:
+        subject = request.subject
+        data: dict[str, Any] = {"request": {"operation": request.operation}}
+        if request.operation == "DELETE":
+            data["request"]["oldObject"] = subject
+        else:
+            data["request"]["object"] = request.object
+            if request.old_object is not None:
+                data["request"]["oldObject"] = request.old_object
+        metadata = subject.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+        data["request"]["namespace"] = str(namespace or "")
+        _add_user(data, request)
+        deleting = request.operation == "DELETE"
+        return cls(data, deleting=deleting, image_source=subject)
+
+    @property
+    def request_object(self) -> Mapping[str, Any] | None:
+        """request.object as values may have rewritten it."""
+        found = self.data.get("request", {}).get("object")
+        return found if isinstance(found, Mapping) else None
+
+    def copy(self) -> EvaluationContext:
+        clone = EvaluationContext(
+            dict(self.data), deleting=self.deleting, image_source=self._image_source
+        )
+        clone._failed = dict(self._failed)
+        return clone
+
+    def query(self, expression: str) -> Any:
+        expression = expression.strip()
+        # Parsing every image costs; only requests that ask for them pay.
+        if self._image_source is not None and "images" in expression:
+            images = images_of(self._image_source)
+            if images and "images" not in self.data:
+                self.data["images"] = images
+            self._image_source = None
+        for name, reason in self._failed.items():
+            if re.search(rf"(?<![\w.]){re.escape(name)}\b", expression):
+                raise ContextError(reason)
+        return jmespath.search(expression, self.data, missing_key_errors=True)
+
+    def substitute(self, document: Any, *, path: Sequence[str | int] = ()) -> Any:
+        return variables.substitute(document, self.query, path=path, deleting=self.deleting)
+
+    def set_variable(self, dotted_key: str, value: Any) -> None:
+        """Set a value at a dotted path; quoted segments may contain dots."""
+        keys = next(csv.reader([dotted_key], delimiter=".", quotechar='"'))
+        target = self.data
+        for key in keys[:-1]:
+            inner = target.get(key)
+            inner = dict(inner) if isinstance(inner, Mapping) else {}
+            target[key] = inner
+            target = inner
+        target[keys[-1]] = value
+
+    def add_element(self, element: Any, index: int, nesting: int) -> None:
+        self.data.update(
+            {
+                "element": element,
+                f"element{nesting}": element,
+                "elementIndex": index,
+                f"elementIndex{nesting}": index,
+            }
+        )
+
+    def load_entries(
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        *,
+        resolver: ContextResolver | None = None,
+        preset: frozenset[str] = frozenset(),
+    ) -> None:
+        """Evaluate `context` entries in order.
+
+        An entry that fails is remembered rather than raised: Kyverno loads
+        entries lazily, so the failure only matters to an expression that
+        uses it. Entries whose name the caller already set (a test's values)
+        are left alone.
+        """
+        for entry in entries:
+            name = str(entry.get("name") or "")
+            if not name or name in preset:
+                continue
+            try:
+                value = self._load_entry(entry, resolver)
+            except (ContextError, variables.SubstitutionError, jmespath.JMESPathError) as error:
+                self._failed[name] = f"failed to load context entry {name}: {error}"
+                continue
+            if value is _UNSET:
+                self._failed[name] = f"context entry {name} is not available offline"
+                continue
+            self._failed.pop(name, None)
+            self.data[name] = value
+
+    def _load_entry(self, entry: Mapping[str, Any], resolver: ContextResolver | None) -> Any:
+        if isinstance(entry.get("variable"), Mapping):
+            return self._load_variable(entry["variable"], str(entry.get("name")))
+        if isinstance(entry.get("configMap"), Mapping) and resolver is not None:
+            spec = self.substitute(entry["configMap"])
+            found = resolver.config_map(str(spec.get("name")), str(spec.get("namespace", "")))
+            if found is None:
+                raise ContextError(
+                    f"ConfigMap {spec.get('namespace')}/{spec.get('name')} not found"
+                )
+            return dict(found)
+        if isinstance(entry.get("apiCall"), Mapping) and resolver is not None:
+            call = self.substitute(entry["apiCall"])
+            result = resolver.api_call(call)
+            path = call.get("jmesPath")
+            return jmespath.search(path, result, missing_key_errors=True) if path else result
+        return _UNSET
+
+    def _load_variable(self, spec: Mapping[str, Any], name: str) -> Any:
+        path = self.substitute(spec["jmesPath"]) if spec.get("jmesPath") else ""
+        default = self.substitute(spec["default"]) if "default" in spec else None
+        output = default
+        if "value" in spec:
+            value = self.substitute(spec["value"])
+            if path:
+                try:
+                    output = jmespath.search(str(path), value, missing_key_errors=True)
+                except jmespath.JMESPathError:
+                    if default is None:
+                        raise
+            else:
+                output = value
+        elif path:
+            try:
+                found = self.query(str(path))
+                if found is not None:
+                    output = found
+            except (jmespath.JMESPathError, ContextError):
+                if default is None:
+                    raise
+        if output is None:
+            raise ContextError(f"variable {name} evaluated to nil")
+        return output
+
+
+class _Unset:
+    pass
+
+
+_UNSET: Any = _Unset()
+
+
+def _add_user(data: dict[str, Any], request: AdmissionRequest) -> None:
+    user = request.user_info
+    info: dict[str, Any] = {}
+    if user is not None:
+        if user.username:
+            info["username"] = user.username
+        if user.uid:
+            info["uid"] = user.uid
+        if user.groups:
+            info["groups"] = list(user.groups)
+        if user.roles:
+            data["request"]["roles"] = list(user.roles)
+        if user.cluster_roles:
+            data["request"]["clusterRoles"] = list(user.cluster_roles)
+    data["request"]["userInfo"] = info
+    # Kyverno splits a service account user name into its name and namespace.
+    username = user.username if user is not None else ""
+    prefix = "system:serviceaccount:"
+    parts = username[len(prefix) :].split(":") if username.startswith(prefix) else []
+    data["serviceAccountName"] = parts[1] if len(parts) >= 2 else ""
+    data["serviceAccountNamespace"] = parts[0] if len(parts) >= 2 else ""
+
+
+def images_of(resource: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Kyverno's `images` variable: each container's image, parsed, by list and name."""
+    spec = _pod_spec(resource)
+    if spec is None:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for list_name in CONTAINER_LISTS:
+        containers = spec.get(list_name)
+        if not isinstance(containers, list):
+            continue
+        for container in containers:
+            if not isinstance(container, Mapping) or not isinstance(container.get("image"), str):
+                continue
+            try:
+                info = _image_info(container["image"])
+            except image_refs.ImageError:
+                continue
+            found.setdefault(list_name, {})[str(container.get("name", ""))] = info
+    return found
+
+
+def _pod_spec(resource: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    kind = resource.get("kind")
+    path: tuple[str, ...]
+    if kind == "Pod":
+        path = ("spec",)
+    elif kind == "CronJob":
+        path = POD_CONTROLLER_TEMPLATES["CronJob"]
+    else:
+        path = ("spec", "template", "spec")
+    current: Any = resource
+    for key in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(key)
+    return current if isinstance(current, Mapping) else None
+
+
+def _image_info(image: str) -> dict[str, Any]:
+    """One image as Kyverno's ImageInfo serialises it (empty fields omitted)."""
+    ref = image_refs.normalize(image)
+    tag = ref.tag or ("" if ref.digest else "latest")
+    base = f"{ref.registry}/{ref.path}" if ref.registry else ref.path
+    info: dict[str, Any] = {
+        "registry": ref.registry,
+        "name": ref.path.rsplit("/", 1)[-1],
+        "path": ref.path,
+        "tag": tag,
+        "digest": ref.digest,
+        "reference": f"{base}@{ref.digest}" if ref.digest else f"{base}:{tag}",
+        "referenceWithTag": f"{base}:{tag}",
+    }
+    return {key: value for key, value in info.items() if value or key in ("name", "path")}
