@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.errors import PolicybotError
 from bot.kyvernotest import suites, valuesfiles
-from bot.policy import documents, engine, policies, resources, scopes
+from bot.policy import cel, celpolicies, documents, engine, policies, resources, scopes
 from bot.policy.requests import AdmissionRequest, UserInfo
 from bot.policy.results import RuleResult
 
@@ -79,10 +79,14 @@ def run_suite(path: Path, *, strict: bool = False) -> SuiteReport:
 def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
     all_docs = list(documents.load_documents(suite.policy_paths))
     kyverno = [policies.from_document(d) for d in all_docs if policies.is_kyverno_policy(d.content)]
+    cel_policies = celpolicies.from_documents(all_docs)
     other_kinds = {
         str(_metadata(d.content).get("name", "")): str(d.content.get("kind", ""))
         for d in all_docs
-        if isinstance(d.content, Mapping) and not policies.is_kyverno_policy(d.content)
+        if isinstance(d.content, Mapping)
+        and not policies.is_kyverno_policy(d.content)
+        and not celpolicies.is_cel_policy(d.content)
+        and d.content.get("kind") != celpolicies.VAP_BINDING_KIND
     }
     objects = [
         as_cli_loads(d.content)
@@ -92,18 +96,27 @@ def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
     values = valuesfiles.load_values(suite.values_path) if suite.values_path else None
     user = valuesfiles.load_user_info(suite.userinfo_path) if suite.userinfo_path else None
 
+    lookups = _lookups_for(suite, values)
     present = {resources.ref_of(obj) for obj in objects}
     produced: list[RuleResult] = []
     for policy in kyverno:
         for obj in objects:
             request = _request_for(policy, obj, values, user)
             produced.extend(engine.evaluate(policy, request, _inputs_for(policy, obj, values)))
+    for cel_policy in cel_policies:
+        for obj in objects:
+            request = _request_for(cel_policy, obj, values, user)
+            produced.extend(celpolicies.evaluate(cel_policy, request, lookups=lookups))
 
     results = tuple(
         _compare(suite.path, expectation, produced, present, other_kinds, strict=strict)
         for expectation in suite.expectations
     )
-    kinds = tuple(sorted({p.kind for p in kyverno} | set(other_kinds.values())))
+    kinds = tuple(
+        sorted(
+            {p.kind for p in kyverno} | {p.kind for p in cel_policies} | set(other_kinds.values())
+        )
+    )
     return SuiteReport(path=suite.path, results=results, policy_kinds=kinds)
 
 
@@ -142,8 +155,22 @@ def _nil_maps_emptied(value: Any) -> None:
             _nil_maps_emptied(item)
 
 
+def _lookups_for(suite: suites.Suite, values: valuesfiles.Values | None) -> cel.Lookups | None:
+    """Cluster data for CEL policies: the suite's context file and namespaces."""
+    found: cel.Lookups | None = None
+    if suite.context_path is not None:
+        docs = documents.parse_documents(
+            documents.read_text(suite.context_path), source=str(suite.context_path)
+        )
+        if docs and isinstance(docs[0].content, Mapping):
+            found = cel.from_context_document(docs[0].content)
+    if values is not None and values.namespaces:
+        found = (found or cel.Lookups()).with_namespaces(values.namespaces)
+    return found
+
+
 def _request_for(
-    policy: policies.Policy,
+    policy: policies.Policy | celpolicies.CelPolicy,
     obj: Mapping[str, Any],
     values: valuesfiles.Values | None,
     user: UserInfo | None,
