@@ -14,6 +14,7 @@ import yaml
 from bot.errors import InputError
 from bot.knowledge import catalog, entries
 from bot.knowledge.catalog import KnowledgeError, load_catalog
+from bot.policy.pss import catalogue
 
 # The bundled baseline keeps to plain match/exclude and pattern/anyPattern
 # validation, so its verdicts never hinge on the engine's newer features.
@@ -27,6 +28,8 @@ REQUIRED_ANNOTATIONS = {
     "policies.kyverno.io/description",
 }
 UPSTREAM_DOC_HOSTS = {"kubernetes.io", "kyverno.io"}
+PSS_POLICY = "pod-security-standards"
+"""Explanations of the built-in Pod Security checks, keyed by check ID."""
 
 ENTRY = """\
 entries:
@@ -120,10 +123,15 @@ def test_every_baseline_rule_is_explained(policy: str, rule: str) -> None:
 
 
 def test_every_entry_names_a_baseline_rule() -> None:
+    """Entries explain bundled rules, or built-in Pod Security checks by check ID."""
     policies = {policy for policy, _ in baseline_rules()}
     rules = set(baseline_rules())
+    check_ids = {check.check_id for check in catalogue.CHECKS}
 
     for entry in load_catalog():
+        if entry.policy == PSS_POLICY:
+            assert entry.rule in check_ids, entry.rule
+            continue
         assert entry.policy in policies, entry.policy
         if entry.rule is not None:
             assert (entry.policy, entry.rule) in rules, (entry.policy, entry.rule)

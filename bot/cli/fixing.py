@@ -1,0 +1,190 @@
+"""`policybot fix`: the exact change each failing rule needs, as a diff.
+
+Without `--write` it only prints; with it, files are rewritten in place with
+every exact fix applied, keeping comments and layout. Guided fixes (those
+with a placeholder a person must fill in) are shown but never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.cli import checking
+from bot.errors import InputError
+from bot.knowledge import catalog as knowledge_catalog
+from bot.knowledge.explaining import Explainer
+from bot.policy import documents, manifests, policies, resources
+from bot.policy.fixes import combining, diffs, rewriting, synthesis
+from bot.policy.fixes.patches import PatchOp
+
+EXIT_CLEAN = 0
+EXIT_REMAINING = 1
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "fix",
+        help="show (or write) the exact manifest changes that make failing rules pass",
+        description="Derive, prove and print the smallest manifest change for each failing rule.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, or - for stdin")
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="policy files or directories (default: the bundled baseline)",
+    )
+    parser.add_argument(
+        "--explanations",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="extra knowledge files or directories, on top of the bundled ones",
+    )
+    parser.add_argument("--output", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--write", action="store_true", help="rewrite the files with every exact fix applied"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.write and "-" in args.paths:
+        raise InputError("--write cannot rewrite standard input; pass file paths")
+    policy_paths = args.policies or [checking.bundled_policy_dir()]
+    loaded = policies.load_policies(policy_paths)
+    if not loaded:
+        raise InputError(
+            "no Kyverno ClusterPolicy or Policy found", source=", ".join(map(str, policy_paths))
+        )
+    explainer = Explainer(
+        knowledge_catalog.load_catalog(
+            knowledge_catalog.bundled_explanation_paths() + list(args.explanations or [])
+        ),
+        {policy.name: policy for policy in loaded},
+    )
+    objects = manifests.load_manifests(args.paths)
+
+    entries: list[dict[str, Any]] = []
+    combined: list[tuple[manifests.Manifest, combining.CombinedFix]] = []
+    for manifest in objects:
+        fixes = synthesis.fix_failures(manifest.content, loaded)
+        for fix in fixes:
+            entries.append(_entry(fix, manifest, explainer))
+        if fixes:
+            combined.append((manifest, combining.combine(manifest.content, loaded)))
+
+    if args.write:
+        _write(combined)
+    if args.output == "json":
+        print(json.dumps({"fixes": entries}, indent=2))
+    else:
+        print(render_text(entries, combined, wrote=args.write))
+    remaining = _remaining_failures(entries, combined) if args.write else len(entries)
+    return EXIT_REMAINING if remaining else EXIT_CLEAN
+
+
+def _entry(
+    fix: synthesis.Fix, manifest: manifests.Manifest, explainer: Explainer
+) -> dict[str, Any]:
+    ref = fix.failure.resource
+    name = _display_name(manifest)
+    diff = diffs.diff_objects(manifest.content, fix.fixed, name=name) if fix.fixed else ""
+    return {
+        "resource": {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
+        "source": {"file": manifest.source, "document": manifest.document},
+        "policy": fix.failure.policy,
+        "rule": fix.failure.rule,
+        "action": fix.failure.action,
+        "message": fix.failure.message,
+        "status": fix.status,
+        "summary": list(fix.summary),
+        "note": fix.note,
+        "patch": [op.to_json() for op in fix.ops],
+        "diff": diff,
+        "fixed": fix.fixed,
+        "explanation": explainer.explain(
+            fix.failure.policy, fix.failure.rule, fix.failure.message
+        ).to_json(),
+    }
+
+
+def _display_name(manifest: manifests.Manifest) -> str:
+    if manifest.source != "<stdin>":
+        return manifest.source
+    ref = resources.ref_of(manifest.content)
+    return f"{ref.kind}-{ref.name}.yaml".lower()
+
+
+def _write(combined: Sequence[tuple[manifests.Manifest, combining.CombinedFix]]) -> None:
+    by_file: dict[str, dict[int, list[PatchOp]]] = defaultdict(dict)
+    for manifest, fix in combined:
+        if fix.ops:
+            by_file[manifest.source].setdefault(manifest.document, []).extend(fix.ops)
+    for source, patches in by_file.items():
+        text = documents.read_text(Path(source))
+        Path(source).write_text(rewriting.rewrite(text, patches, source=source))
+
+
+def _remaining_failures(
+    entries: Sequence[dict[str, Any]],
+    combined: Sequence[tuple[manifests.Manifest, combining.CombinedFix]],
+) -> int:
+    repaired = {(m.source, m.document, rule) for m, fix in combined for rule in fix.fixed_rules}
+    return sum(
+        (e["source"]["file"], e["source"]["document"], f"{e['policy']}/{e['rule']}") not in repaired
+        for e in entries
+    )
+
+
+def render_text(
+    entries: Sequence[dict[str, Any]],
+    combined: Sequence[tuple[manifests.Manifest, combining.CombinedFix]],
+    *,
+    wrote: bool,
+) -> str:
+    lines: list[str] = []
+    by_resource: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for entry in entries:
+        by_resource[(entry["source"]["file"], entry["source"]["document"])].append(entry)
+
+    for manifest, fix in combined:
+        own = by_resource[(manifest.source, manifest.document)]
+        ref = resources.ref_of(manifest.content)
+        lines.append(f"{ref} ({manifest.source}, document {manifest.document})")
+        for entry in own:
+            lines.append(f"  {entry['status'].upper():6} {entry['policy']}/{entry['rule']}")
+            explanation = entry["explanation"]
+            lines.append(f"         {explanation['title']}: {explanation['why']}")
+            for change in entry["summary"]:
+                lines.append(f"         - {change}")
+            if entry["status"] != "exact":
+                lines.append(f"         {entry['note'] or 'no exact change could be derived'}")
+                lines.append(f"         How to fix: {explanation['how_to_fix']}")
+        if fix.ops:
+            text = (
+                documents.read_text(Path(manifest.source)) if manifest.source != "<stdin>" else ""
+            )
+            if wrote:
+                lines.append(f"  wrote {len(fix.ops)} change(s) to {manifest.source}")
+            elif text:
+                rewritten = rewriting.rewrite(text, {manifest.document: list(fix.ops)})
+                lines.append(diffs.unified_diff(text, rewritten, name=manifest.source).rstrip())
+            else:
+                name = _display_name(manifest)
+                lines.append(diffs.diff_objects(manifest.content, fix.fixed, name=name).rstrip())
+        lines.append("")
+
+    exact = sum(e["status"] == "exact" for e in entries)
+    guided = sum(e["status"] == "guided" for e in entries)
+    lines.append(
+        f"{len(entries)} failing rules: {exact} exact fixes, {guided} guided, "
+        f"{len(entries) - exact - guided} without a derivable change"
+    )
+    return "\n".join(lines)

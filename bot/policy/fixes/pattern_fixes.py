@@ -1,0 +1,426 @@
+"""The smallest manifest change that makes a Kyverno validate pattern pass.
+
+The walk follows the resource and the pattern side by side, as `patterns`
+does when it judges them, and writes JSON patch operations wherever the two
+disagree. Anchors keep their meaning: a condition that does not hold leaves
+its map alone (we never edit a resource to dodge a rule), `=(key)` fixes a
+value that is there but never adds the key, `X(key)` removes the key, and
+`^(key)` repairs the list element that needs the fewest changes. Missing
+parents are added whole, holding only what the pattern asks for.
+
+Every fix is proven before it is returned: the operations are applied to a
+copy and the pattern is evaluated again, with placeholders filled in by a
+neutral text. A fix whose values hold placeholders is "guided": the team has
+to choose a label value or an image version, and the fix says where.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.policy import anchors, patterns, values
+from bot.policy.anchors import AnchorKind
+from bot.policy.fixes import values_synthesis
+from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
+from bot.policy.fixes.proposals import ProposedFix
+from bot.policy.fixes.values_synthesis import MISSING, satisfying_value
+
+__all__ = [
+    "MISSING",
+    "PLACEHOLDER_PREFIX",
+    "ProposedFix",
+    "fix_any_pattern",
+    "fix_pattern",
+    "satisfying_value",
+]
+
+PLACEHOLDER_PREFIX = "<"
+"""Values holding `<...>` are placeholders, e.g. `nginx:<pin a version>`."""
+
+_MAX_ROUNDS = 8
+"""Later passes catch what the first could not see: a wildcard label key
+stands for one matching label per evaluation, as in Kyverno, so each pass
+removes the next label that `X(prefix/*)` forbids."""
+
+_TEXT_MAPS = frozenset(
+    {"labels", "annotations", "nodeSelector", "matchLabels", "data", "stringData"}
+)
+"""Maps whose values Kubernetes only takes as strings."""
+
+_REFERENCED_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers", "volumes"})
+"""Lists whose elements are referred to by name, so never dropped."""
+
+_Path = tuple[str | int, ...]
+
+
+def fix_pattern(resource: Mapping[str, Any], pattern: Any) -> ProposedFix | None:
+    """Propose the changes that make a resource pass one validate pattern.
+
+    Returns None when the resource already passes (or the rule skips it),
+    or when no change can be derived after which the pattern passes; a
+    change that merely turns the failure into a skip does not count.
+    """
+    if _status(resource, pattern) != "fail":
+        return None
+    return _propose(resource, pattern, accept=lambda doc: _status(doc, pattern) == "pass")
+
+
+def fix_any_pattern(resource: Mapping[str, Any], alternatives: Sequence[Any]) -> ProposedFix | None:
+    """Propose the cheapest fix that makes one of the `anyPattern` entries pass.
+
+    Fixes without placeholders are preferred, then those with fewer
+    operations, then the earlier alternative.
+    """
+    if _any_status(resource, alternatives) != "fail":
+        return None
+    proposals = [
+        _propose(resource, alternative, accept=lambda doc: _any_status(doc, alternatives) == "pass")
+        for alternative in alternatives
+    ]
+    ranked = [
+        (bool(fix.placeholders), len(fix.ops), i)
+        for i, fix in enumerate(proposals)
+        if fix is not None
+    ]
+    if not ranked:
+        return None
+    return proposals[min(ranked)[2]]
+
+
+def _status(resource: Any, pattern: Any) -> str:
+    return patterns.validate_pattern(resource, pattern).status
+
+
+def _any_status(resource: Any, alternatives: Sequence[Any]) -> str:
+    """The anyPattern verdict: one pass is enough, all must skip to skip."""
+    found = [_status(resource, alternative) for alternative in alternatives]
+    if "pass" in found:
+        return "pass"
+    return "skip" if found and all(status == "skip" for status in found) else "fail"
+
+
+def _propose(
+    resource: Mapping[str, Any], pattern: Any, *, accept: Callable[[Any], bool]
+) -> ProposedFix | None:
+    # Each round works on a copy whose placeholders are filled in, so that a
+    # placeholder is not "fixed" again by the next round.
+    changes: list[_Change] = []
+    document: Any = resource
+    probe: Any = resource
+    for _ in range(_MAX_ROUNDS):
+        walker = _Walker(probe)
+        walker.fix(probe, pattern, (), present=True)
+        found = walker.result()
+        if not found:
+            return None
+        ops = [change.op for change in found]
+        try:
+            document = apply_patch(document, ops)
+            probe = apply_patch(probe, ops)
+        except PatchError:
+            return None
+        changes.extend(found)
+        filled = [values_synthesis.fill_placeholders(document, f) for f in values_synthesis.FILLERS]
+        if any(accept(candidate) for candidate in filled):
+            return _as_fix(changes)
+        probe = filled[0]
+    return None
+
+
+def _as_fix(changes: list[_Change]) -> ProposedFix:
+    placeholders: list[str] = []
+    for change in changes:
+        if change.op.op != "remove":
+            placeholders.extend(_placeholder_pointers(change.op.value, change.op.path))
+    return ProposedFix(
+        ops=tuple(change.op for change in changes),
+        placeholders=tuple(dict.fromkeys(placeholders)),
+        summary=tuple(change.summary for change in changes),
+    )
+
+
+def _placeholder_pointers(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path] if values_synthesis.PLACEHOLDER.search(value) else []
+    if isinstance(value, Mapping):
+        found: list[str] = []
+        for key, inner in value.items():
+            inner_path = path + pointer(str(key))
+            if values_synthesis.has_placeholder(str(key)):
+                found.append(inner_path)
+            found.extend(_placeholder_pointers(inner, inner_path))
+        return found
+    if isinstance(value, list | tuple):
+        return [
+            p for i, item in enumerate(value) for p in _placeholder_pointers(item, f"{path}/{i}")
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class _Change:
+    op: PatchOp
+    summary: str
+
+
+class _Walker:
+    """One pass over a resource, collecting the changes a pattern asks for."""
+
+    def __init__(self, document: Any) -> None:
+        self._document = document
+        self.changes: list[_Change] = []
+        self._dropped: list[tuple[_Path, str]] = []
+
+    def result(self) -> list[_Change]:
+        """The changes in an order that applies: list elements go last, from
+        the highest index down, so no pointer is shifted before it is used."""
+        drops = [
+            _Change(PatchOp("remove", pointer(*at)), f"remove {_dotted(at)} ({_render(name)})")
+            for at, name in sorted(self._dropped, reverse=True)
+        ]
+        return self.changes + drops
+
+    def fix(self, value: Any, pattern: Any, at: _Path, *, present: bool) -> None:
+        if _status(value if present else None, pattern) != "fail":
+            return
+        if isinstance(pattern, Mapping):
+            if isinstance(value, Mapping):
+                self._fix_map(value, _with_text_keys(pattern), at)
+            else:
+                self._set(at, self._build(pattern, at), present=present)
+        elif isinstance(pattern, list | tuple):
+            if isinstance(value, list | tuple):
+                self._fix_list(value, pattern, at)
+            else:
+                self._set(at, self._build(pattern, at), present=present)
+        elif present and isinstance(value, list | tuple):
+            self._fix_items(value, pattern, at)
+        elif pattern is None and present and at and isinstance(at[-1], str):
+            self._remove(at)
+        else:
+            self._set(at, self._leaf(pattern, value if present else MISSING, at), present=present)
+
+    def _fix_map(self, value: Mapping[str, Any], pattern: Mapping[str, Any], at: _Path) -> None:
+        pattern = anchors.expand_metadata_keys(pattern, value)
+
+        # A condition that does not hold means the pattern does not apply
+        # here, and changing the resource to make it hold is not our call.
+        for key, inner in pattern.items():
+            anchor = anchors.parse_anchor(key)
+            if anchor is None or anchor.kind not in (AnchorKind.CONDITIONAL, AnchorKind.GLOBAL):
+                continue
+            holds = anchor.key in value and _status(value[anchor.key], inner) == "pass"
+            if not holds and (anchor.kind is AnchorKind.CONDITIONAL or anchor.key in value):
+                return
+
+        # Then each key in the order the policy author wrote them.
+        for key, inner in pattern.items():
+            anchor = anchors.parse_anchor(key)
+            if anchor is None:
+                self._fix_plain_key(value, key, inner, at)
+            elif anchor.key not in value:
+                continue
+            elif anchor.kind is AnchorKind.EQUALITY:
+                self.fix(value[anchor.key], inner, (*at, anchor.key), present=True)
+            elif anchor.kind is AnchorKind.NEGATION:
+                self._remove((*at, anchor.key))
+            elif anchor.kind is AnchorKind.EXISTENCE:
+                self._fix_existence(value[anchor.key], inner, (*at, anchor.key))
+
+    def _fix_plain_key(self, value: Mapping[str, Any], key: str, inner: Any, at: _Path) -> None:
+        here = (*at, key)
+        if key not in value and values.contains_wildcard(key) and _in_text_map(here):
+            # An unmatched wildcard label key: the team picks the real name.
+            here = (*at, values_synthesis.wildcard_template(key, values_synthesis.SET_A_NAME))
+        if inner == "*":
+            # A bare "*" only asks for a value other than null.
+            if value.get(key) is None:
+                self._set(here, self._leaf("?*", MISSING, here), present=key in value)
+            return
+        self.fix(value.get(key), inner, here, present=key in value)
+
+    def _fix_list(self, value: Sequence[Any], pattern: Sequence[Any], at: _Path) -> None:
+        if not pattern:
+            return
+        head = pattern[0]
+        if isinstance(head, Mapping):
+            # One pattern element applies to every element of the resource.
+            for index, item in enumerate(value):
+                if _rejects_by_name(item, head, at):
+                    self._dropped.append(((*at, index), item["name"]))
+                else:
+                    self.fix(item, head, (*at, index), present=True)
+        elif not isinstance(head, list | tuple):
+            self._fix_items(value, head, at)
+        elif len(value) >= len(pattern):
+            for index, (item, inner) in enumerate(zip(value, pattern, strict=False)):
+                self.fix(item, inner, (*at, index), present=True)
+
+    def _fix_items(self, value: Sequence[Any], pattern: Any, at: _Path) -> None:
+        """Make every scalar of a list match, without leaving duplicates."""
+        kept: list[Any] = []
+        notes: list[str] = []
+        for index, item in enumerate(value):
+            if values.value_matches(item, pattern):
+                kept.append(item)
+                continue
+            proposal = self._leaf(pattern, item, (*at, index))
+            if proposal is None:
+                return
+            if proposal[0] not in kept and proposal[0] not in value[index + 1 :]:
+                kept.append(proposal[0])
+                notes.append(proposal[1])
+        if len(kept) == len(value):
+            for index, (old, new) in enumerate(zip(value, kept, strict=True)):
+                if old is not new:
+                    self._set((*at, index), (new, ""), present=True)
+        else:
+            self._set(at, (kept, "; ".join(filter(None, notes))), present=True)
+
+    def _fix_existence(self, value: Any, pattern: Any, at: _Path) -> None:
+        if not isinstance(value, list | tuple) or not isinstance(pattern, list | tuple):
+            return
+        for wanted in pattern:
+            if not isinstance(wanted, Mapping):
+                continue
+            if any(_status(item, wanted) == "pass" for item in value):
+                continue
+            if not value:
+                self._set((*at, 0), self._build(wanted, (*at, 0)), present=False)
+                continue
+            # Repair the element that needs the fewest changes.
+            options: list[tuple[tuple[bool, int, int], list[_Change]]] = []
+            for index, item in enumerate(value):
+                trial = _Walker(self._document)
+                trial.fix(item, wanted, (*at, index), present=True)
+                found = trial.result()
+                if found:
+                    guided = any(_holds_placeholder(c.op) for c in found)
+                    options.append(((guided, len(found), index), found))
+            if options:
+                self.changes.extend(min(options, key=lambda option: option[0])[1])
+
+    def _build(self, pattern: Any, at: _Path) -> tuple[Any, str] | None:
+        """A new value for a missing field, holding only what is required."""
+        if isinstance(pattern, Mapping):
+            built: dict[str, Any] = {}
+            notes: list[str] = []
+            for key, inner in _with_text_keys(pattern).items():
+                # Anchored keys never require the key to exist.
+                if anchors.parse_anchor(key) is not None:
+                    continue
+                name = key
+                if values.contains_wildcard(key) and _in_text_map((*at, key)):
+                    name = values_synthesis.wildcard_template(key, values_synthesis.SET_A_NAME)
+                if inner == "*":
+                    part = self._leaf("?*", MISSING, (*at, name))
+                elif _status(None, inner) != "fail":
+                    continue
+                else:
+                    part = self._build(inner, (*at, name))
+                if part is None:
+                    return None
+                built[name] = part[0]
+                notes.append(part[1])
+            return built, "; ".join(filter(None, notes))
+        if isinstance(pattern, list | tuple):
+            if not pattern:
+                return None
+            if isinstance(pattern[0], list | tuple):
+                parts = [self._build(inner, (*at, i)) for i, inner in enumerate(pattern)]
+            else:
+                parts = [self._build(pattern[0], (*at, 0))]
+            if any(part is None for part in parts):
+                return None
+            kept = [part for part in parts if part is not None]
+            return [part[0] for part in kept], "; ".join(filter(None, (p[1] for p in kept)))
+        return self._leaf(pattern, MISSING, at)
+
+    def _leaf(self, pattern: Any, current: Any, at: _Path) -> tuple[Any, str] | None:
+        """A scalar proposal, with a note when the resource suggested it."""
+        if current is MISSING or current in (None, ""):
+            derived = values_synthesis.derive(self._document, at)
+            if derived is not None and values.value_matches(derived.value, pattern):
+                return derived.value, derived.note
+        field = at[-1] if at and isinstance(at[-1], str) else ""
+        proposal = satisfying_value(pattern, current, field=field, as_text=_in_text_map(at))
+        return None if proposal is None else (proposal[0], "")
+
+    def _set(self, at: _Path, proposal: tuple[Any, str] | None, *, present: bool) -> None:
+        if proposal is None or not at:
+            return
+        value, note = proposal
+        summary = f"set {_dotted(at)} to {_render(value)}"
+        if note:
+            summary += f" ({note})"
+        op = PatchOp("replace" if present else "add", pointer(*at), value)
+        self.changes.append(_Change(op, summary))
+
+    def _remove(self, at: _Path) -> None:
+        self.changes.append(_Change(PatchOp("remove", pointer(*at)), f"remove {_dotted(at)}"))
+
+
+def _rejects_by_name(item: Any, pattern: Mapping[str, Any], at: _Path) -> bool:
+    """Whether the pattern refuses a list element for what it is, by its name.
+
+    A forbidden sysctl or a binding to `system:anonymous` is fixed by taking
+    the element out, not by renaming it, which would keep its settings under
+    another identity. Containers and volumes are never dropped: others refer
+    to them by name, and removing one changes what the workload is.
+    """
+    if not at or at[-1] in _REFERENCED_LISTS or not isinstance(item, Mapping):
+        return False
+    name = item.get("name")
+    wanted = pattern.get("name", pattern.get("=(name)"))
+    if not isinstance(name, str) or not name or not isinstance(wanted, str):
+        return False
+    if values.trim_space(wanted) in ("*", "?*", "*?"):
+        return False
+    return not values.value_matches(name, wanted)
+
+
+def _holds_placeholder(op: PatchOp) -> bool:
+    return op.op != "remove" and values_synthesis.has_placeholder(op.value)
+
+
+def _in_text_map(at: _Path) -> bool:
+    """Whether a field only takes strings: a label, or an env value."""
+    if len(at) >= 2 and at[-2] in _TEXT_MAPS:
+        return True
+    return len(at) >= 3 and at[-1] == "value" and at[-3] == "env"
+
+
+def _with_text_keys(pattern: Mapping[Any, Any]) -> Mapping[str, Any]:
+    """Spell keys as JSON does; YAML may hand over numbers or bools as keys."""
+    if all(isinstance(key, str) for key in pattern):
+        return pattern
+    return {json.dumps(key) if not isinstance(key, str) else key: v for key, v in pattern.items()}
+
+
+def _dotted(at: _Path) -> str:
+    """A path as people write it: `spec.containers[0].securityContext`."""
+    text = ""
+    for segment in at:
+        if isinstance(segment, int):
+            text += f"[{segment}]"
+        elif segment.replace("_", "a").replace("-", "a").isalnum() and not segment[:1].isdigit():
+            text += f".{segment}" if text else segment
+        else:
+            text += f"[{json.dumps(segment)}]"
+    return text
+
+
+def _render(value: Any, limit: int = 80) -> str:
+    text = _render_inner(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _render_inner(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_render_inner(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_render_inner(item) for item in value) + "]"
+    return json.dumps(value)

@@ -1,0 +1,299 @@
+"""From a failing rule to a proven fix.
+
+For one failure this module picks the strategy that fits the rule (pattern,
+anyPattern, foreach, podSecurity, deny), applies the proposed patch to a
+copy of the manifest and evaluates the whole policy set again. The fix is
+`exact` only if the violated rule now passes, no rule that passed before now
+fails, and the patch holds no placeholder; otherwise it is `guided`, and
+`none` when no change could be derived at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.policy import engine
+from bot.policy.contexts import ContextError, EvaluationContext
+from bot.policy.fixes import deny_fixes, pattern_fixes, pss_fixes
+from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
+from bot.policy.jmespath import JMESPathError
+from bot.policy.policies import Policy, Rule
+from bot.policy.requests import AdmissionRequest
+from bot.policy.results import RuleResult
+from bot.policy.variables import SubstitutionError
+
+logger = logging.getLogger(__name__)
+
+FixStatus = Literal["exact", "guided", "none"]
+LOOKUP_ERRORS = (SubstitutionError, ContextError, JMESPathError)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The answer to "what exactly must change?" for one failing rule."""
+
+    failure: RuleResult
+    status: FixStatus
+    ops: tuple[PatchOp, ...] = ()
+    fixed: Mapping[str, Any] | None = None
+    """The whole manifest with the patch applied."""
+    summary: tuple[str, ...] = ()
+    """One line per change, for people."""
+    note: str = ""
+    """Why the fix is guided or missing, when it is."""
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    ops: tuple[PatchOp, ...]
+    placeholders: tuple[str, ...] = ()
+    summary: tuple[str, ...] = ()
+
+
+def fix_failures(
+    manifest: Mapping[str, Any],
+    policies: Sequence[Policy],
+    *,
+    request: AdmissionRequest | None = None,
+    inputs: engine.Inputs = engine.NO_INPUTS,
+) -> list[Fix]:
+    """One fix per failing rule of the policy set on this manifest."""
+    request = request or AdmissionRequest(object=dict(manifest))
+    before = engine.evaluate_all(policies, request, inputs)
+    return [
+        synthesize(result, request, policies, before=before, inputs=inputs)
+        for result in before
+        if result.status in ("fail", "warn")
+    ]
+
+
+def synthesize(
+    failure: RuleResult,
+    request: AdmissionRequest,
+    policies: Sequence[Policy],
+    *,
+    before: Sequence[RuleResult],
+    inputs: engine.Inputs = engine.NO_INPUTS,
+) -> Fix:
+    rule = _find_rule(policies, failure.policy, failure.rule)
+    if rule is None:
+        return Fix(failure, "none", note="the failing rule is not in the policy set")
+    proposal = _propose(rule, request, inputs)
+    if proposal is None or not proposal.ops:
+        return Fix(failure, "none", note=_why_underivable(rule))
+    try:
+        fixed = apply_patch(dict(request.object), proposal.ops)
+    except PatchError as error:
+        logger.warning("A proposed fix for %s does not apply: %s", failure.rule, error)
+        return Fix(failure, "none", note=f"the derived patch does not apply: {error}")
+
+    fix = Fix(failure, "guided", proposal.ops, fixed, proposal.summary)
+    if proposal.placeholders:
+        where = ", ".join(proposal.placeholders)
+        return dataclasses.replace(fix, note=f"fill in the placeholder values at {where}")
+    problem = prove(failure, request, fixed, policies, before=before, inputs=inputs)
+    if problem:
+        return dataclasses.replace(fix, note=problem)
+    return dataclasses.replace(fix, status="exact")
+
+
+def prove(
+    failure: RuleResult,
+    request: AdmissionRequest,
+    fixed: Mapping[str, Any],
+    policies: Sequence[Policy],
+    *,
+    before: Sequence[RuleResult],
+    inputs: engine.Inputs = engine.NO_INPUTS,
+) -> str:
+    """Why the fixed manifest is not proven (empty when it is)."""
+    patched_request = dataclasses.replace(request, object=dict(fixed))
+    after = engine.evaluate_all(policies, patched_request, inputs)
+    target = [r for r in after if (r.policy, r.rule) == (failure.policy, failure.rule)]
+    if not target or target[0].status != "pass":
+        status = target[0].status if target else "no result"
+        return f"the patched manifest still does not pass the rule ({status})"
+    failing_before = {(r.policy, r.rule) for r in before if r.status in ("fail", "error")}
+    broken = [
+        f"{r.policy}/{r.rule}"
+        for r in after
+        if r.status in ("fail", "error") and (r.policy, r.rule) not in failing_before
+    ]
+    if broken:
+        return "the patch would make other rules fail: " + ", ".join(sorted(broken))
+    return ""
+
+
+def _find_rule(policies: Sequence[Policy], policy_name: str, rule_name: str) -> Rule | None:
+    for policy in policies:
+        if policy.name == policy_name:
+            for rule in policy.rules:
+                if rule.name == rule_name:
+                    return rule
+    return None
+
+
+def _propose(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> _Proposal | None:
+    validate = rule.validate or {}
+    if "podSecurity" in validate:
+        fix = pss_fixes.fix_pod_security(
+            request.object, validate["podSecurity"], rule_name=rule.name
+        )
+        return _from_proposed(fix)
+    context = _context_for(rule, request, inputs)
+    return _propose_block(validate, request.object, context, base=(), path=("validate",))
+
+
+def _propose_block(
+    block: Mapping[str, Any],
+    target: Mapping[str, Any],
+    context: EvaluationContext,
+    *,
+    base: tuple[str | int, ...],
+    path: tuple[str | int, ...],
+) -> _Proposal | None:
+    """A proposal for one validate (or foreach) block, with ops relative to the manifest."""
+    if "pattern" in block or "anyPattern" in block:
+        key = "pattern" if "pattern" in block else "anyPattern"
+        try:
+            pattern = context.substitute(block[key], path=(*path, key))
+        except LOOKUP_ERRORS:
+            return None
+        if key == "pattern":
+            proposed = pattern_fixes.fix_pattern(target, pattern)
+        elif isinstance(pattern, list):
+            proposed = pattern_fixes.fix_any_pattern(target, pattern)
+        else:
+            return None
+        return _rebased(_from_proposed(proposed), base)
+    if isinstance(block.get("deny"), Mapping):
+        return _propose_deny(block["deny"], target, context, base)
+    if isinstance(block.get("foreach"), list):
+        return _propose_foreach(block["foreach"], target, context, base=base, path=path)
+    return None
+
+
+def _propose_deny(
+    deny: Mapping[str, Any],
+    target: Mapping[str, Any],
+    context: EvaluationContext,
+    base: tuple[str | int, ...],
+) -> _Proposal | None:
+    def resolve(expression: str) -> tuple[str | int, ...] | None:
+        segments = deny_fixes.parse_plain_path(expression)
+        if segments is None:
+            return None
+        if tuple(segments[:2]) == ("request", "object") and not base:
+            return tuple(segments[2:])
+        if segments[0] == "element" and base:
+            return tuple(segments[1:])
+        return None
+
+    found = deny_fixes.fix_deny(
+        deny, target, substitute_value=context.substitute, resolve_path=resolve
+    )
+    if found is None:
+        return None
+    return _rebased(_Proposal(found.ops, (), found.summary), base)
+
+
+def _propose_foreach(
+    loops: Sequence[Any],
+    target: Mapping[str, Any],
+    context: EvaluationContext,
+    *,
+    base: tuple[str | int, ...],
+    path: tuple[str | int, ...],
+) -> _Proposal | None:
+    ops: list[PatchOp] = []
+    placeholders: list[str] = []
+    summary: list[str] = []
+    for index, loop in enumerate(loops):
+        if not isinstance(loop, Mapping):
+            return None
+        list_path = _list_location(str(loop.get("list") or ""), base)
+        if list_path is None:
+            return None
+        items = _lookup(context.request_object or {}, list_path)
+        if not isinstance(items, list):
+            continue
+        for position, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                continue
+            scoped = context.copy()
+            scoped.add_element(item, position, len(base))
+            proposal = _propose_block(
+                loop, item, scoped, base=(*list_path, position), path=(*path, "foreach", index)
+            )
+            if proposal is not None:
+                ops.extend(proposal.ops)
+                placeholders.extend(proposal.placeholders)
+                summary.extend(proposal.summary)
+    if not ops:
+        return None
+    return _Proposal(tuple(ops), tuple(placeholders), tuple(summary))
+
+
+def _list_location(expression: str, base: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Where a foreach list lives in the manifest, for plain paths only."""
+    segments = deny_fixes.parse_plain_path(expression)
+    if segments is None:
+        return None
+    if tuple(segments[:2]) == ("request", "object"):
+        return tuple(segments[2:])
+    if segments[0] == "element" and base:
+        return (*base, *segments[1:])
+    return None
+
+
+def _lookup(document: Any, segments: Sequence[str | int]) -> Any:
+    current = document
+    for segment in segments:
+        if isinstance(segment, int) and isinstance(current, list) and segment < len(current):
+            current = current[segment]
+        elif isinstance(segment, str) and isinstance(current, Mapping):
+            current = current.get(segment)
+        else:
+            return None
+    return current
+
+
+def _rebased(proposal: _Proposal | None, base: tuple[str | int, ...]) -> _Proposal | None:
+    """Ops computed on a list element, moved to the element's place in the manifest."""
+    if proposal is None or not base:
+        return proposal
+    prefix = pointer(*base)
+    return _Proposal(
+        tuple(dataclasses.replace(op, path=prefix + op.path) for op in proposal.ops),
+        tuple(prefix + p for p in proposal.placeholders),
+        proposal.summary,
+    )
+
+
+def _from_proposed(proposed: Any) -> _Proposal | None:
+    if proposed is None:
+        return None
+    return _Proposal(tuple(proposed.ops), tuple(proposed.placeholders), tuple(proposed.summary))
+
+
+def _context_for(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> EvaluationContext:
+    context = EvaluationContext.for_request(request)
+    for key, value in inputs.for_rule(rule).values.items():
+        context.set_variable(key, value)
+    entries = rule.raw.get("context")
+    if isinstance(entries, list):
+        context.load_entries(entries, resolver=inputs.resolver)
+    return context
+
+
+def _why_underivable(rule: Rule) -> str:
+    validate = rule.validate or {}
+    if "cel" in validate:
+        return "CEL expressions are not inverted yet; follow the explanation"
+    if "deny" in validate:
+        return "the deny conditions do not pin down an acceptable value"
+    return "no change to the manifest could be derived from the rule"
