@@ -76,48 +76,80 @@ def run_suite(path: Path, *, strict: bool = False) -> SuiteReport:
         return SuiteReport(path=path, results=results, error=str(error))
 
 
-def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
+@dataclass(frozen=True)
+class PreparedSuite:
+    """Everything a suite names, loaded, with the CLI's per-resource inputs."""
+
+    suite: suites.Suite
+    kyverno: tuple[policies.Policy, ...]
+    cel_policies: tuple[celpolicies.CelPolicy, ...]
+    other_kinds: Mapping[str, str]
+    """Policies of kinds we do not evaluate, by name."""
+    objects: tuple[dict[str, Any], ...]
+    values: valuesfiles.Values | None
+    user: UserInfo | None
+    lookups: cel.Lookups | None
+
+    def request_for(
+        self, policy: policies.Policy | celpolicies.CelPolicy, obj: Mapping[str, Any]
+    ) -> AdmissionRequest:
+        return _request_for(policy, obj, self.values, self.user)
+
+    def inputs_for(self, policy: policies.Policy, obj: Mapping[str, Any]) -> engine.Inputs:
+        return _inputs_for(policy, obj, self.values)
+
+    def evaluate(self) -> list[RuleResult]:
+        produced: list[RuleResult] = []
+        for policy in self.kyverno:
+            for obj in self.objects:
+                request = self.request_for(policy, obj)
+                produced.extend(engine.evaluate(policy, request, self.inputs_for(policy, obj)))
+        for cel_policy in self.cel_policies:
+            for obj in self.objects:
+                request = self.request_for(cel_policy, obj)
+                produced.extend(celpolicies.evaluate(cel_policy, request, lookups=self.lookups))
+        return produced
+
+
+def prepare(suite: suites.Suite) -> PreparedSuite:
     all_docs = list(documents.load_documents(suite.policy_paths))
-    kyverno = [policies.from_document(d) for d in all_docs if policies.is_kyverno_policy(d.content)]
-    cel_policies = celpolicies.from_documents(all_docs)
-    other_kinds = {
-        str(_metadata(d.content).get("name", "")): str(d.content.get("kind", ""))
-        for d in all_docs
-        if isinstance(d.content, Mapping)
-        and not policies.is_kyverno_policy(d.content)
-        and not celpolicies.is_cel_policy(d.content)
-        and d.content.get("kind") != celpolicies.VAP_BINDING_KIND
-    }
-    objects = [
-        as_cli_loads(d.content)
-        for d in documents.load_documents(suite.resource_paths)
-        if isinstance(d.content, Mapping) and d.content.get("kind")
-    ]
     values = valuesfiles.load_values(suite.values_path) if suite.values_path else None
-    user = valuesfiles.load_user_info(suite.userinfo_path) if suite.userinfo_path else None
+    return PreparedSuite(
+        suite=suite,
+        kyverno=tuple(
+            policies.from_document(d) for d in all_docs if policies.is_kyverno_policy(d.content)
+        ),
+        cel_policies=tuple(celpolicies.from_documents(all_docs)),
+        other_kinds={
+            str(_metadata(d.content).get("name", "")): str(d.content.get("kind", ""))
+            for d in all_docs
+            if isinstance(d.content, Mapping)
+            and not policies.is_kyverno_policy(d.content)
+            and not celpolicies.is_cel_policy(d.content)
+            and d.content.get("kind") != celpolicies.VAP_BINDING_KIND
+        },
+        objects=tuple(
+            as_cli_loads(d.content)
+            for d in documents.load_documents(suite.resource_paths)
+            if isinstance(d.content, Mapping) and d.content.get("kind")
+        ),
+        values=values,
+        user=valuesfiles.load_user_info(suite.userinfo_path) if suite.userinfo_path else None,
+        lookups=_lookups_for(suite, values),
+    )
 
-    lookups = _lookups_for(suite, values)
-    present = {resources.ref_of(obj) for obj in objects}
-    produced: list[RuleResult] = []
-    for policy in kyverno:
-        for obj in objects:
-            request = _request_for(policy, obj, values, user)
-            produced.extend(engine.evaluate(policy, request, _inputs_for(policy, obj, values)))
-    for cel_policy in cel_policies:
-        for obj in objects:
-            request = _request_for(cel_policy, obj, values, user)
-            produced.extend(celpolicies.evaluate(cel_policy, request, lookups=lookups))
 
+def _run_loaded(suite: suites.Suite, *, strict: bool) -> SuiteReport:
+    prepared = prepare(suite)
+    produced = prepared.evaluate()
+    present = {resources.ref_of(obj) for obj in prepared.objects}
     results = tuple(
-        _compare(suite.path, expectation, produced, present, other_kinds, strict=strict)
+        _compare(suite.path, expectation, produced, present, prepared.other_kinds, strict=strict)
         for expectation in suite.expectations
     )
-    kinds = tuple(
-        sorted(
-            {p.kind for p in kyverno} | {p.kind for p in cel_policies} | set(other_kinds.values())
-        )
-    )
-    return SuiteReport(path=suite.path, results=results, policy_kinds=kinds)
+    kinds = {p.kind for p in prepared.kyverno} | {p.kind for p in prepared.cel_policies}
+    kinds |= set(prepared.other_kinds.values())
+    return SuiteReport(path=suite.path, results=results, policy_kinds=tuple(sorted(kinds)))
 
 
 NIL_AS_EMPTY_MAP = frozenset(

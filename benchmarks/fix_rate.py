@@ -1,0 +1,139 @@
+"""Fix synthesis on Kyverno's policy library: how often, how right, how fast.
+
+For every resource the corpus expects to fail a rule (and our engine agrees),
+synthesize the fix and count it `exact`, `guided` or `none`, grouped by the
+kind of rule: pattern / anyPattern / podSecurity (foreach patterns included),
+deny, and CEL. Every exact fix is checked again independently: applied, then
+all of the suite's policies evaluated, to count fixes that break another rule.
+
+    python benchmarks/fix_rate.py [CORPUS_DIR] [--list guided|none]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bot.kyvernotest import running, suites
+from bot.policy import engine, resources
+from bot.policy.fixes import synthesis
+from bot.policy.policies import Rule
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpus/kyverno-policies"
+
+
+def rule_group(rule: Rule | None) -> str:
+    validate = (rule.validate if rule else None) or {}
+    if "cel" in validate:
+        return "CEL (validate.cel)"
+    if "deny" in validate or _foreach_has(validate.get("foreach"), "deny"):
+        return "deny"
+    return "pattern / anyPattern / podSecurity"
+
+
+def _foreach_has(loops: Any, key: str) -> bool:
+    if not isinstance(loops, list):
+        return False
+    return any(
+        isinstance(loop, Mapping) and (key in loop or _foreach_has(loop.get("foreach"), key))
+        for loop in loops
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--list", choices=["guided", "none"], help="print those fixes")
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        print(f"corpus not found at {args.corpus}", file=sys.stderr)
+        return 2
+
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    broken = 0
+    seconds = 0.0
+    synthesized = 0
+    for path in suites.discover([args.corpus]):
+        suite = suites.load_suite(path)
+        prepared = running.prepare(suite)
+        wanted = {
+            (e.policy, e.rule, e.resource_name, e.kind)
+            for e in suite.expectations
+            if e.expected == "fail" and not e.rule_less
+        }
+        for policy in prepared.kyverno:
+            for obj in prepared.objects:
+                ref = resources.ref_of(obj)
+                request = prepared.request_for(policy, obj)
+                inputs = prepared.inputs_for(policy, obj)
+                before = engine.evaluate_all(prepared.kyverno, request, inputs)
+                for result in before:
+                    if result.policy != policy.name or result.status != "fail":
+                        continue
+                    names = {result.rule, result.base_rule}
+                    if not any((policy.name, n, ref.name, ref.kind) in wanted for n in names):
+                        continue
+                    rule = next((r for r in policy.rules if r.name == result.rule), None)
+                    group = rule_group(rule)
+                    started = time.perf_counter()
+                    fix = synthesis.synthesize(
+                        result, request, prepared.kyverno, before=before, inputs=inputs
+                    )
+                    seconds += time.perf_counter() - started
+                    synthesized += 1
+                    counts[group][fix.status] += 1
+                    if fix.status == "exact" and fix.fixed is not None:
+                        broken += _breaks_something(prepared, request, fix, before, inputs)
+                    if args.list and fix.status == args.list:
+                        print(
+                            f"{args.list.upper()} {path.parent.parent.name} "
+                            f"{policy.name}/{result.rule} {ref}: {fix.note}"
+                        )
+
+    print(
+        f"{synthesized} failing (resource, rule) pairs, synthesis {seconds:.2f}s "
+        f"({synthesized / seconds if seconds else 0:.0f} fixes/s, "
+        f"{1000 * seconds / max(synthesized, 1):.1f} ms each, proof included)"
+    )
+    for group, counter in sorted(counts.items()):
+        total = sum(counter.values())
+        exact = counter["exact"]
+        print(
+            f"{group}: {exact}/{total} exact = {100 * exact / total:.1f}% "
+            f"(guided {counter['guided']}, none {counter['none']})"
+        )
+    print(f"exact fixes that break another rule: {broken}")
+    return 0
+
+
+def _breaks_something(
+    prepared: running.PreparedSuite,
+    request: Any,
+    fix: synthesis.Fix,
+    before: list[Any],
+    inputs: engine.Inputs,
+) -> int:
+    """An independent re-check: 1 if any rule fails after the fix that passed before."""
+    import dataclasses
+
+    after = engine.evaluate_all(
+        prepared.kyverno, dataclasses.replace(request, object=dict(fix.fixed or {})), inputs
+    )
+    failing_before = {(r.policy, r.rule) for r in before if r.status in ("fail", "error")}
+    target = (fix.failure.policy, fix.failure.rule)
+    for result in after:
+        key = (result.policy, result.rule)
+        if key == target and result.status != "pass":
+            return 1
+        if result.status in ("fail", "error") and key not in failing_before:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
