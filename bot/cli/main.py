@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import checking, fixing, testing
+from bot.cli import checking, explaining, fixing, testing
 from bot.errors import PolicybotError
 
 EXIT_USAGE = 2
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     checking.register(commands)
+    explaining.register(commands)
     fixing.register(commands)
     testing.register(commands)
     return parser

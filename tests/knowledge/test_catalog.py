@@ -352,3 +352,15 @@ def test_paths_below_working_directory_are_shown_relative(
         load_catalog([Path("kb")])
 
     assert str(caught.value) == "kb/x.yaml: entries[0].why: Field required"
+
+
+def test_no_bundled_value_is_cut_by_a_comment() -> None:
+    """An unquoted ` #` starts a YAML comment and silently truncates the text."""
+    suspicious = [
+        f"{path.name}:{number}"
+        for path in catalog.bundled_explanation_paths()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"^\s*(title|why|summary|approvers|notes|policy|rule): [^\"'|>].* #", line)
+    ]
+
+    assert suspicious == []
