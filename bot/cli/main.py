@@ -8,18 +8,29 @@ ends in a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import checking, explaining, fixing, testing
 from bot.errors import PolicybotError
 
 EXIT_USAGE = 2
 
+COMMANDS = {
+    "check": "bot.cli.checking",
+    "fix": "bot.cli.fixing",
+    "explain": "bot.cli.explaining",
+    "test": "bot.cli.testing",
+    "run": "bot.cli.running",
+    "demo": "bot.cli.demo",
+}
+"""Subcommand -> module. NB: only the module of the command being run is
+imported, because `check` in a CI loop must not pay for Slack and aiohttp."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policybot",
         description="Explain Kubernetes admission policies and rejections, and fix manifests.",
@@ -32,16 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much to log on stderr (default: WARNING)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    checking.register(commands)
-    explaining.register(commands)
-    fixing.register(commands)
-    testing.register(commands)
+    for name, module in COMMANDS.items():
+        if only is None or only == name:
+            importlib.import_module(module).register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in arguments if a in COMMANDS), None)
+    parser = build_parser(only=command)
+    args = parser.parse_args(arguments)
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
     )

@@ -9,6 +9,7 @@ namespace/name), and by rule name, where `<rule>`, `autogen-<rule>` and
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,7 +97,10 @@ class PreparedSuite:
         return _request_for(policy, obj, self.values, self.user)
 
     def inputs_for(self, policy: policies.Policy, obj: Mapping[str, Any]) -> engine.Inputs:
-        return _inputs_for(policy, obj, self.values)
+        inputs = _inputs_for(policy, obj, self.values)
+        if self.lookups is None:
+            return inputs
+        return dataclasses.replace(inputs, cel_lookups=self.lookups)
 
     def evaluate(self) -> list[RuleResult]:
         produced: list[RuleResult] = []

@@ -135,6 +135,27 @@ def expand_metadata_keys(
     return {**pattern, meta_key: expanded}
 
 
+def may_expand_metadata_keys(pattern: Mapping[str, Any]) -> bool:
+    """Whether `expand_metadata_keys` can give anything but an equal map.
+
+    It rewrites only wildcard keys, keys that are not text, and values that
+    are not text in the pattern's labels and annotations; a pattern without
+    any of these comes back equal whatever the resource holds, so a caller
+    may skip the call.
+    """
+    _, meta_pattern = _find_tag("metadata", pattern)
+    if not isinstance(meta_pattern, Mapping):
+        return False
+    for tag in ("labels", "annotations"):
+        _, found = _find_tag(tag, meta_pattern)
+        if isinstance(found, Mapping) and not all(
+            isinstance(key, str) and isinstance(value, str) and not values.contains_wildcard(key)
+            for key, value in found.items()
+        ):
+            return True
+    return False
+
+
 def _find_tag(tag: str, data: Mapping[Any, Any]) -> tuple[str, Any]:
     """Find a key naming `tag`, anchored or not; plain spelling wins."""
     if tag in data:

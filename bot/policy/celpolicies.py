@@ -105,9 +105,7 @@ def evaluate(
     outcomes: list[cel.CelOutcome] = []
     if policy.kind == VAP_KIND:
         for binding in policy.bindings or (None,):
-            found = cel.evaluate_vap(
-                policy.raw, binding, request, params=params, context=lookups
-            )
+            found = cel.evaluate_vap(policy.raw, binding, request, params=params, context=lookups)
             if found is not None:
                 outcomes.append(found)
     else:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.policy import operators
 from bot.policy.contexts import ContextError, EvaluationContext
-from bot.policy.jmespath import JMESPathError
 from bot.policy.variables import SubstitutionError
+
+# NB: the operators, and the JMESPath package they load, are imported where
+# a condition is evaluated: a check against policies without conditions then
+# never pays for loading them.
 
 
 class ConditionError(Exception):
@@ -84,6 +86,9 @@ def _evaluate_all(
 
 
 def _evaluate_one(condition: Any, context: EvaluationContext) -> tuple[bool, str]:
+    from bot.policy import operators
+    from bot.policy.jmespath import JMESPathError
+
     if not isinstance(condition, Mapping):
         raise ConditionError(f"a condition must be a mapping, got {type(condition).__name__}")
     try:

@@ -17,9 +17,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from bot.policy import jmespath, variables
-from bot.policy.jmespath import images as image_refs
+from bot.policy import variables
 from bot.policy.requests import AdmissionRequest
+
+# NB: bot.policy.jmespath is imported where it is used, not here: loading it
+# takes longer than checking a file against pattern-only policies, and those
+# never evaluate an expression.
 
 logger = logging.getLogger(__name__)
 
@@ -53,32 +56,38 @@ class EvaluationContext:
     ) -> None:
         # NB: data shares the request's objects instead of copying them; every
         # change goes through set_variable, which copies the maps it edits.
-        self.data = data
+        self._data: dict[str, Any] | None = data
+        self._request: AdmissionRequest | None = None
         self.deleting = deleting
         self._failed: dict[str, str] = {}
         self._image_source = image_source
 
     @classmethod
     def for_request(cls, request: AdmissionRequest) -> EvaluationContext:
-        subject = request.subject
-        data: dict[str, Any] = {"request": {"operation": request.operation}}
-        if request.operation == "DELETE":
-            data["request"]["oldObject"] = subject
-        else:
-            data["request"]["object"] = request.object
-            if request.old_object is not None:
-                data["request"]["oldObject"] = request.old_object
-        metadata = subject.get("metadata")
-        namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
-        data["request"]["namespace"] = str(namespace or "")
-        _add_user(data, request)
         deleting = request.operation == "DELETE"
-        return cls(data, deleting=deleting, image_source=subject)
+        context = cls({}, deleting=deleting, image_source=request.subject)
+        # The document is built on first use: most pattern rules never read
+        # a variable, and the request it comes from cannot change meanwhile.
+        context._data = None
+        context._request = request
+        return context
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            assert self._request is not None  # for_request sets one of the two
+            self._data = _document_for(self._request)
+        return self._data
 
     @property
     def request_object(self) -> Mapping[str, Any] | None:
         """request.object as values may have rewritten it."""
-        found = self.data.get("request", {}).get("object")
+        if self._data is None and self._request is not None:
+            # Not built yet, so nothing has rewritten it: read the request.
+            request = self._request
+            found: Any = None if request.operation == "DELETE" else request.object
+        else:
+            found = self.data.get("request", {}).get("object")
         return found if isinstance(found, Mapping) else None
 
     def copy(self) -> EvaluationContext:
@@ -89,6 +98,8 @@ class EvaluationContext:
         return clone
 
     def query(self, expression: str) -> Any:
+        from bot.policy import jmespath
+
         expression = expression.strip()
         # Parsing every image costs; only requests that ask for them pay.
         if self._image_source is not None and "images" in expression:
@@ -139,6 +150,8 @@ class EvaluationContext:
         uses it. Entries whose name the caller already set (a test's values)
         are left alone.
         """
+        from bot.policy import jmespath
+
         for entry in entries:
             name = str(entry.get("name") or "")
             if not name or name in preset:
@@ -155,6 +168,8 @@ class EvaluationContext:
             self.data[name] = value
 
     def _load_entry(self, entry: Mapping[str, Any], resolver: ContextResolver | None) -> Any:
+        from bot.policy import jmespath
+
         if isinstance(entry.get("variable"), Mapping):
             return self._load_variable(entry["variable"], str(entry.get("name")))
         if isinstance(entry.get("configMap"), Mapping) and resolver is not None:
@@ -173,6 +188,8 @@ class EvaluationContext:
         return _UNSET
 
     def _load_variable(self, spec: Mapping[str, Any], name: str) -> Any:
+        from bot.policy import jmespath
+
         path = self.substitute(spec["jmesPath"]) if spec.get("jmesPath") else ""
         default = self.substitute(spec["default"]) if "default" in spec else None
         output = default
@@ -206,6 +223,23 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 
+def _document_for(request: AdmissionRequest) -> dict[str, Any]:
+    """The JSON document Kyverno builds for a request, before rules add to it."""
+    subject = request.subject
+    data: dict[str, Any] = {"request": {"operation": request.operation}}
+    if request.operation == "DELETE":
+        data["request"]["oldObject"] = subject
+    else:
+        data["request"]["object"] = request.object
+        if request.old_object is not None:
+            data["request"]["oldObject"] = request.old_object
+    metadata = subject.get("metadata")
+    namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+    data["request"]["namespace"] = str(namespace or "")
+    _add_user(data, request)
+    return data
+
+
 def _add_user(data: dict[str, Any], request: AdmissionRequest) -> None:
     user = request.user_info
     info: dict[str, Any] = {}
@@ -231,6 +265,8 @@ def _add_user(data: dict[str, Any], request: AdmissionRequest) -> None:
 
 def images_of(resource: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Kyverno's `images` variable: each container's image, parsed, by list and name."""
+    from bot.policy.jmespath import images as image_refs
+
     spec = _pod_spec(resource)
     if spec is None:
         return {}
@@ -269,6 +305,8 @@ def _pod_spec(resource: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 def _image_info(image: str) -> dict[str, Any]:
     """One image as Kyverno's ImageInfo serialises it (empty fields omitted)."""
+    from bot.policy.jmespath import images as image_refs
+
     ref = image_refs.normalize(image)
     tag = ref.tag or ("" if ref.digest else "latest")
     base = f"{ref.registry}/{ref.path}" if ref.registry else ref.path

@@ -13,12 +13,15 @@ import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
-from bot.policy import matching, validators, wildcards
+from bot.policy import resources, selectors, validators, wildcards
 from bot.policy.contexts import ContextResolver
 from bot.policy.policies import Policy, Rule
 from bot.policy.requests import AdmissionRequest
+from bot.policy.resources import ResourceRef
 from bot.policy.results import Action, RuleResult
 
 logger = logging.getLogger(__name__)
@@ -33,11 +36,26 @@ class Inputs:
     rule_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Variables per rule, by the rule name as written."""
     resolver: ContextResolver | None = None
+    cel_lookups: Any = None
+    """Cluster objects CEL expressions may look up (a `bot.policy.cel.Lookups`)."""
 
     def for_rule(self, rule: Rule) -> validators.RuleInputs:
+        own = self.rule_values.get(rule.base_name)
+        if not self.resource_values and not own:
+            return self._without_values
         values = dict(self.resource_values)
-        values.update(self.rule_values.get(rule.base_name, {}))
-        return validators.RuleInputs(values=values, resolver=self.resolver)
+        values.update(own or {})
+        return validators.RuleInputs(
+            values=values, resolver=self.resolver, cel_lookups=self.cel_lookups
+        )
+
+    @cached_property
+    def _without_values(self) -> validators.RuleInputs:
+        # Shared by every rule without values of its own; the empty map is
+        # read-only, so no caller can leave something in it for the next.
+        return validators.RuleInputs(
+            values=MappingProxyType({}), resolver=self.resolver, cel_lookups=self.cel_lookups
+        )
 
 
 NO_INPUTS = Inputs()
@@ -51,17 +69,36 @@ def evaluate(
     Rules that do not select the request give no result at all, the way
     Kyverno leaves them out of a policy report.
     """
+    return _evaluate(policy, request, inputs, ref=None)
+
+
+def evaluate_all(
+    policies: Iterable[Policy], request: AdmissionRequest, inputs: Inputs = NO_INPUTS
+) -> list[RuleResult]:
+    # The request and its object stay as they are while it is judged, so all
+    # of its results can share one ResourceRef.
+    ref = request.ref
+    return [result for policy in policies for result in _evaluate(policy, request, inputs, ref=ref)]
+
+
+def _evaluate(
+    policy: Policy, request: AdmissionRequest, inputs: Inputs, *, ref: ResourceRef | None
+) -> list[RuleResult]:
     results: list[RuleResult] = []
-    for rule in policy.rules:
-        if rule.validate is None:
-            continue
-        if not matching.rule_matches(rule.raw, request, policy_namespace=policy.namespace):
+    # Rules that cannot select this kind of object, or validate nothing,
+    # would give no result; leaving them out keeps the order of the rest.
+    for rule in policy.rules_for_kind(resources.kind_of(request.subject)):
+        if not rule.selector.selects(request, policy_namespace=policy.namespace):
             continue
         action = enforcement_of(policy, rule, request)
         outcome = validators.validate_rule(rule, request, inputs.for_rule(rule))
         if outcome is None:
             continue
-        if action == "enforce" and _violated_before(policy, rule, request, inputs, outcome):
+        # NB: Kyverno decides this from the rule's or policy's own action,
+        # without namespace overrides (validate_resource.go).
+        if _plain_action(policy, rule) == "enforce" and _violated_before(
+            policy, rule, request, inputs, outcome
+        ):
             outcome = validators.RuleOutcome(
                 "skip", "skipping the rule evaluation as pre-existing violations are allowed"
             )
@@ -73,7 +110,7 @@ def evaluate(
                 policy=policy.name,
                 rule=rule.name,
                 base_rule=rule.base_name,
-                resource=request.ref,
+                resource=ref if ref is not None else request.ref,
                 status=status,
                 message=outcome.message,
                 path=outcome.path,
@@ -81,16 +118,11 @@ def evaluate(
                 policy_namespace=policy.namespace,
             )
         )
-        # NB: applyRules "One" stops at the first rule that applied at all.
-        if str(policy.spec.get("applyRules", "All")) == "One":
+        # NB: applyRules "One" stops at the first rule that passed or failed;
+        # skips and errors do not count as applied.
+        if str(policy.spec.get("applyRules", "All")) == "One" and status in ("pass", "fail"):
             break
     return results
-
-
-def evaluate_all(
-    policies: Iterable[Policy], request: AdmissionRequest, inputs: Inputs = NO_INPUTS
-) -> list[RuleResult]:
-    return [result for policy in policies for result in evaluate(policy, request, inputs)]
 
 
 def _violated_before(
@@ -113,7 +145,7 @@ def _violated_before(
     as_created = dataclasses.replace(
         request, object=dict(request.old_object), old_object=None, operation="CREATE"
     )
-    if not matching.rule_matches(rule.raw, as_created, policy_namespace=policy.namespace):
+    if not rule.selector.selects(as_created, policy_namespace=policy.namespace):
         return False
     before = validators.validate_rule(rule, as_created, inputs.for_rule(rule))
     return before is not None and before.status == "fail"
@@ -122,25 +154,53 @@ def _violated_before(
 def enforcement_of(policy: Policy, rule: Rule, request: AdmissionRequest) -> Action:
     """Whether a failure of this rule would block the request or only be reported.
 
-    A rule's own `failureAction` wins over the policy's; the policy's
-    namespace overrides apply to objects in the namespaces they list.
+    As Kyverno resolves it: the rule's own overrides, then its
+    `failureAction`, then the policy's overrides, then the policy's action.
     """
-    validate = rule.validate or {}
-    declared = validate.get("failureAction")
-    if declared is None:
-        declared = _override_for(policy.spec, request) or policy.failure_action
+    return "enforce" if _declared_action(policy, rule, request).lower() == "enforce" else "audit"
+
+
+def _plain_action(policy: Policy, rule: Rule) -> Action:
+    declared = (rule.validate or {}).get("failureAction") or policy.failure_action
     return "enforce" if str(declared).lower() == "enforce" else "audit"
 
 
-def _override_for(spec: Mapping[str, Any], request: AdmissionRequest) -> str | None:
-    overrides = spec.get("validationFailureActionOverrides")
+def _declared_action(policy: Policy, rule: Rule, request: AdmissionRequest) -> str:
+    validate = rule.validate or {}
+    declared = _override_for(validate.get("failureActionOverrides"), request)
+    if declared is None and validate.get("failureAction") is not None:
+        declared = str(validate["failureAction"])
+    if declared is None:
+        declared = _override_for(policy.spec.get("validationFailureActionOverrides"), request)
+    return declared or policy.failure_action
+
+
+def _override_for(overrides: Any, request: AdmissionRequest) -> str | None:
+    """The action of the first override that covers the request's namespace."""
     if not isinstance(overrides, list):
         return None
     namespace = request.ref.namespace
     for override in overrides:
         if not isinstance(override, Mapping):
             continue
-        namespaces = override.get("namespaces") or []
-        if namespace and any(wildcards.wildcard_match(str(p), namespace) for p in namespaces):
-            return str(override.get("action", ""))
+        action = str(override.get("action", ""))
+        if action.lower() not in ("enforce", "audit"):
+            continue
+        selector = override.get("namespaceSelector")
+        namespaces = override.get("namespaces")
+        # NB: an override naming neither namespaces nor a selector covers them all.
+        in_namespaces = namespaces is None or any(
+            wildcards.wildcard_match(str(p), namespace) for p in namespaces
+        )
+        if in_namespaces and (selector is None or _selects(selector, request)):
+            return action
     return None
+
+
+def _selects(selector: Any, request: AdmissionRequest) -> bool:
+    if not isinstance(selector, Mapping):
+        return False
+    try:
+        return selectors.selector_matches(selector, request.namespace_labels)
+    except selectors.SelectorError:
+        return False

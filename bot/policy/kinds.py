@@ -9,6 +9,7 @@ request addresses ("" for the object itself).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ class KindSelector:
         )
 
 
+# Cached because every rule's kinds are read again for every object; the
+# result is a frozen value of the spec text alone, so sharing it is safe.
+@functools.lru_cache(maxsize=1024)
 def parse(spec: str) -> KindSelector:
     """Read a kind spec the way Kyverno does.
 
@@ -86,9 +90,28 @@ def matches_any(
     `allow_ephemeral_containers` is on for policy rules, as in Kyverno's engine;
     Kyverno turns it off only for exceptions and cleanup policies.
     """
+    return any_selects(
+        (parse(str(spec)) for spec in specs),
+        group=group,
+        version=version,
+        kind=kind,
+        subresource=subresource,
+        allow_ephemeral_containers=allow_ephemeral_containers,
+    )
+
+
+def any_selects(
+    parsed: Iterable[KindSelector],
+    *,
+    group: str,
+    version: str,
+    kind: str,
+    subresource: str = "",
+    allow_ephemeral_containers: bool = True,
+) -> bool:
+    """`matches_any` for specs already read with `parse`."""
     is_core_pod = (group, version, kind) == ("", "v1", "Pod")
-    for spec in specs:
-        selector = parse(str(spec))
+    for selector in parsed:
         if not _matches_gvk(selector, group=group, version=version, kind=kind):
             continue
         if wildcards.wildcard_match(selector.subresource, subresource):

@@ -18,34 +18,25 @@ cases that decide real verdicts:
 Kyverno refuses policies whose `match` filters lack `kinds`, so such a filter
 selects nothing here: the rule then behaves like a policy the cluster never
 accepted. `exclude` filters need no kinds.
+
+A rule is read into a `RuleSelector` before it meets any object: the fields
+of each filter are pulled out once, and the kinds `match` can ever select
+give a quick first test, because most (rule, object) pairs part ways there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from bot.policy import kinds, resources, selectors, wildcards
 from bot.policy.requests import AdmissionRequest, UserInfo
 
 _NAMESPACE_KIND = "Namespace"
 _USER_FIELDS = ("subjects", "roles", "clusterRoles")
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """What the filters look at, read once per request."""
-
-    manifest: Mapping[str, Any]
-    group: str
-    version: str
-    kind: str
-    subresource: str
-    operation: str
-    namespace_labels: Mapping[str, str]
-    user: UserInfo | None
-    """None when the request carries no user information at all."""
+_NO_USER = UserInfo()
 
 
 def rule_matches(
@@ -59,38 +50,191 @@ def rule_matches(
         policy_namespace: the namespace of a namespaced `Policy`, whose rules
             select only objects in that namespace; "" for a ClusterPolicy.
     """
-    return describe_mismatch(rule, request, policy_namespace=policy_namespace) is None
+    return RuleSelector.compile(rule).selects(request, policy_namespace=policy_namespace)
 
 
 def describe_mismatch(
     rule: Mapping[str, Any], request: AdmissionRequest, *, policy_namespace: str = ""
 ) -> str | None:
     """Why the rule does not select the request, or None when it does."""
-    facts = _facts_of(request)
-    if not facts.manifest:
-        return "the request carries no object"
-    namespace = resources.namespace_of(facts.manifest)
-    if policy_namespace and policy_namespace != namespace:
-        return f"the policy is namespaced to {policy_namespace!r}, the object is in {namespace!r}"
+    return RuleSelector.compile(rule).describe(request, policy_namespace=policy_namespace)
 
-    match = _mapping(rule.get("match"))
-    failures = _match_failures(match, facts)
-    if failures:
-        return "not selected by match: " + "; ".join(failures)
 
-    exclude = rule.get("exclude")
-    if isinstance(exclude, Mapping):
-        reason = _exclusion(exclude, facts)
-        if reason is not None:
-            return reason
-    return None
+@dataclass(frozen=True)
+class RuleSelector:
+    """One rule's `match` and `exclude`, read once for many requests.
+
+    Holding one is only right while the rule mapping stays as it was read;
+    a loaded policy's rules are never edited, so `policies.Rule` keeps one.
+    """
+
+    match: _Block
+    exclude: _Block | None
+    kinds: frozenset[str] | None
+    """Every kind `match` can select; None when a wildcard kind allows any."""
+
+    @classmethod
+    def compile(cls, rule: Mapping[str, Any]) -> RuleSelector:
+        match = _Block.read(_mapping(rule.get("match")))
+        exclude = rule.get("exclude")
+        return cls(
+            match=match,
+            exclude=_Block.read(exclude) if isinstance(exclude, Mapping) else None,
+            kinds=_selectable_kinds(match),
+        )
+
+    def selects(self, request: AdmissionRequest, *, policy_namespace: str = "") -> bool:
+        """Whether the rule selects the request; see `rule_matches`."""
+        if self.kinds is not None and resources.kind_of(request.subject) not in self.kinds:
+            return False
+        facts = _facts_of(request)
+        if not facts.manifest:
+            return False
+        if policy_namespace and policy_namespace != resources.namespace_of(facts.manifest):
+            return False
+        if not _match_selects(self.match, facts):
+            return False
+        return self.exclude is None or _exclusion(self.exclude, facts) is None
+
+    def describe(self, request: AdmissionRequest, *, policy_namespace: str = "") -> str | None:
+        """Why the rule does not select the request; see `describe_mismatch`."""
+        facts = _facts_of(request)
+        if not facts.manifest:
+            return "the request carries no object"
+        namespace = resources.namespace_of(facts.manifest)
+        if policy_namespace and policy_namespace != namespace:
+            return (
+                f"the policy is namespaced to {policy_namespace!r}, the object is in {namespace!r}"
+            )
+
+        failures = _match_failures(self.match, facts)
+        if failures:
+            return "not selected by match: " + "; ".join(failures)
+        if self.exclude is not None:
+            return _exclusion(self.exclude, facts)
+        return None
+
+
+# Reading a rule --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Resources:
+    """One filter's `resources` block, its fields read once.
+
+    Lists stay lists, because failure texts print them as Python lists.
+    """
+
+    operations: list[str]
+    specs: list[str]
+    """The `kinds` entries as written."""
+    parsed_specs: tuple[kinds.KindSelector, ...]
+    name: Any
+    """The deprecated single `name`, as written."""
+    names: list[str]
+    namespaces: list[str]
+    annotations: Mapping[str, Any]
+    selector: Any
+    namespace_selector: Any
+    empty: bool
+
+    @classmethod
+    def read(cls, description: Mapping[str, Any]) -> _Resources:
+        specs = _strings(description.get("kinds"))
+        return cls(
+            operations=_strings(description.get("operations")),
+            specs=specs,
+            parsed_specs=tuple(kinds.parse(spec) for spec in specs),
+            name=description.get("name"),
+            names=_strings(description.get("names")),
+            namespaces=_strings(description.get("namespaces")),
+            annotations=_mapping(description.get("annotations")),
+            selector=description.get("selector"),
+            namespace_selector=description.get("namespaceSelector"),
+            empty=_description_empty(description),
+        )
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """One filter: a `resources` block and the user fields beside it."""
+
+    resources: _Resources
+    roles: list[str]
+    cluster_roles: list[str]
+    subjects: Any
+    user_fields_empty: bool
+
+    @classmethod
+    def read(cls, item: Mapping[str, Any]) -> _Filter:
+        return cls(
+            resources=_Resources.read(_mapping(item.get("resources"))),
+            roles=_strings(item.get("roles")),
+            cluster_roles=_strings(item.get("clusterRoles")),
+            subjects=item.get("subjects"),
+            user_fields_empty=_user_fields_empty(item),
+        )
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A `match` or `exclude` block: `any` filters, `all` filters, or itself."""
+
+    form: Literal["any", "all", "one"]
+    filters: tuple[_Filter, ...]
+
+    @classmethod
+    def read(cls, block: Mapping[str, Any]) -> _Block:
+        # Kyverno's precedence: a non-empty `any` wins, then `all`.
+        any_filters = _filters(block.get("any"))
+        if any_filters:
+            return cls("any", tuple(_Filter.read(item) for item in any_filters))
+        all_filters = _filters(block.get("all"))
+        if all_filters:
+            return cls("all", tuple(_Filter.read(item) for item in all_filters))
+        return cls("one", (_Filter.read(block),))
+
+
+def _selectable_kinds(match: _Block) -> frozenset[str] | None:
+    """The kinds a `match` block can ever select, or None for "any kind".
+
+    Every filter that selects something names kinds (Kyverno refuses those
+    that do not), and a spec whose kind part has no wildcard compares that
+    part by equality. So when no spec holds a wildcard kind, an object of a
+    kind outside the union of the named kinds fails every filter, whichever
+    of `any`, `all` or a bare filter the block uses.
+    """
+    found: set[str] = set()
+    for item in match.filters:
+        for spec in item.resources.parsed_specs:
+            if wildcards.has_wildcard(spec.kind):
+                return None
+            found.add(spec.kind)
+    return frozenset(found)
+
+
+# Checking a request ----------------------------------------------------------
+
+
+class _Facts(NamedTuple):
+    """What the filters look at, read once per request."""
+
+    manifest: Mapping[str, Any]
+    group: str
+    version: str
+    kind: str
+    subresource: str
+    operation: str
+    namespace_labels: Mapping[str, str]
+    user: UserInfo | None
+    """None when the request carries no user information at all."""
 
 
 def _facts_of(request: AdmissionRequest) -> _Facts:
     manifest = request.subject
     group, version = resources.group_version_of(manifest)
     user = request.user_info
-    if user is not None and user == UserInfo():
+    if user is not None and user == _NO_USER:
         user = None
     return _Facts(
         manifest=manifest,
@@ -104,133 +248,142 @@ def _facts_of(request: AdmissionRequest) -> _Facts:
     )
 
 
-def _match_failures(match: Mapping[str, Any], facts: _Facts) -> list[str]:
+def _match_selects(match: _Block, facts: _Facts) -> bool:
+    """`not _match_failures(match, facts)`, without phrasing any failure."""
+    if match.form == "any":
+        return any(_filter_selects(item, facts) for item in match.filters)
+    return all(_filter_selects(item, facts) for item in match.filters)
+
+
+def _filter_selects(item: _Filter, facts: _Facts) -> bool:
+    return next(_match_filter_problems(item, facts), None) is None
+
+
+def _match_failures(match: _Block, facts: _Facts) -> list[str]:
     """Reasons `match` does not select the object; empty when it does."""
-    any_filters = _filters(match.get("any"))
-    all_filters = _filters(match.get("all"))
-    if any_filters:
+    if match.form == "any":
         reasons = []
-        for index, item in enumerate(any_filters):
-            failures = _match_filter_failures(item, facts)
+        for index, item in enumerate(match.filters):
+            failures = list(_match_filter_problems(item, facts))
             if not failures:
                 return []
             reasons.append(f"any[{index}]: " + ", ".join(failures))
         return reasons
-    if all_filters:
+    if match.form == "all":
         return [
             f"all[{index}]: " + ", ".join(failures)
-            for index, item in enumerate(all_filters)
-            if (failures := _match_filter_failures(item, facts))
+            for index, item in enumerate(match.filters)
+            if (failures := list(_match_filter_problems(item, facts)))
         ]
-    return _match_filter_failures(match, facts)
+    return list(_match_filter_problems(match.filters[0], facts))
 
 
-def _match_filter_failures(item: Mapping[str, Any], facts: _Facts) -> list[str]:
-    description = _mapping(item.get("resources"))
+def _match_filter_problems(item: _Filter, facts: _Facts) -> Iterator[str]:
+    """Why one match filter does not select the object, lazily.
+
+    A generator, so that a yes/no caller stops at the first reason and never
+    works out the later checks or any of the texts.
+    """
+    described = item.resources
     # Kyverno ignores who is asking when it does not know.
-    check_user = facts.user is not None and not _user_fields_empty(item)
-    if _description_empty(description) and not check_user:
-        return ["the filter is empty"]
-    if not _strings(description.get("kinds")):
-        return ["the filter names no kinds, which Kyverno refuses"]
-    failures = _description_failures(description, facts)
+    check_user = facts.user is not None and not item.user_fields_empty
+    if described.empty and not check_user:
+        yield "the filter is empty"
+        return
+    if not described.specs:
+        yield "the filter names no kinds, which Kyverno refuses"
+        return
+    yield from _description_problems(described, facts)
     if check_user:
-        failures += _user_failures(item, facts.user or UserInfo())
-    return failures
+        yield from _user_problems(item, facts.user or _NO_USER)
 
 
-def _exclusion(exclude: Mapping[str, Any], facts: _Facts) -> str | None:
+def _exclusion(exclude: _Block, facts: _Facts) -> str | None:
     """Which part of `exclude` removes the object, or None when none does."""
-    any_filters = _filters(exclude.get("any"))
-    all_filters = _filters(exclude.get("all"))
-    if any_filters:
-        for index, item in enumerate(any_filters):
+    if exclude.form == "any":
+        for index, item in enumerate(exclude.filters):
             if _excludes(item, facts):
                 return f"excluded by exclude.any[{index}]"
         return None
-    if all_filters:
-        if all(_excludes(item, facts) for item in all_filters):
+    if exclude.form == "all":
+        if all(_excludes(item, facts) for item in exclude.filters):
             return "excluded by every filter of exclude.all"
         return None
-    if _excludes(exclude, facts):
+    if _excludes(exclude.filters[0], facts):
         return "excluded by exclude"
     return None
 
 
-def _excludes(item: Mapping[str, Any], facts: _Facts) -> bool:
-    description = _mapping(item.get("resources"))
-    if _description_empty(description) and _user_fields_empty(item):
+def _excludes(item: _Filter, facts: _Facts) -> bool:
+    if item.resources.empty and item.user_fields_empty:
         return False
     # NB: unlike match, exclude checks user fields even without user info,
     # against an empty user that no role or group can match.
-    user = facts.user or UserInfo()
-    failures = _description_failures(description, facts) + _user_failures(item, user)
-    return not failures
+    user = facts.user or _NO_USER
+    problems = itertools.chain(
+        _description_problems(item.resources, facts), _user_problems(item, user)
+    )
+    return next(problems, None) is None
 
 
-def _description_failures(description: Mapping[str, Any], facts: _Facts) -> list[str]:
+def _description_problems(described: _Resources, facts: _Facts) -> Iterator[str]:
     """Kyverno's check of one `resources` block: every field present must hold."""
-    operations = _strings(description.get("operations"))
+    operations = described.operations
     if operations and facts.operation not in operations:
         # Kyverno stops at a wrong operation, without looking further.
-        return [f"operation {facts.operation} is not in {operations}"]
+        yield f"operation {facts.operation} is not in {operations}"
+        return
 
-    failures: list[str] = []
     manifest = facts.manifest
-    specs = _strings(description.get("kinds"))
-    if specs and not kinds.matches_any(
-        specs,
+    specs = described.specs
+    if specs and not kinds.any_selects(
+        described.parsed_specs,
         group=facts.group,
         version=facts.version,
         kind=facts.kind,
         subresource=facts.subresource,
     ):
-        failures.append(f"kind {_kind_text(facts)} is not in {specs}")
+        yield f"kind {_kind_text(facts)} is not in {specs}"
 
     # Names: `name` (deprecated) and `names` both apply when both are given.
-    name = resources.name_of(manifest)
-    single = description.get("name")
-    if single and not wildcards.wildcard_match(str(single), name):
-        failures.append(f"name {name!r} does not match {single!r}")
-    names = _strings(description.get("names"))
-    if names and not any(wildcards.wildcard_match(n, name) for n in names):
-        failures.append(f"name {name!r} matches none of {names}")
+    single, names = described.name, described.names
+    if single or names:
+        name = resources.name_of(manifest)
+        if single and not wildcards.wildcard_match(str(single), name):
+            yield f"name {name!r} does not match {single!r}"
+        if names and not any(wildcards.wildcard_match(n, name) for n in names):
+            yield f"name {name!r} matches none of {names}"
 
-    namespaces = _strings(description.get("namespaces"))
+    namespaces = described.namespaces
     if namespaces:
         namespace = resources.namespace_of(manifest)
         if facts.kind == _NAMESPACE_KIND:
             namespace = str(resources.metadata_of(manifest).get("name") or "")
         if not any(wildcards.wildcard_match(n, namespace) for n in namespaces):
-            failures.append(f"namespace {namespace!r} is not in {namespaces}")
+            yield f"namespace {namespace!r} is not in {namespaces}"
 
-    annotations = _mapping(description.get("annotations"))
+    annotations = described.annotations
     if annotations and not _annotations_match(annotations, resources.annotations_of(manifest)):
-        failures.append(f"annotations do not match {dict(annotations)}")
+        yield f"annotations do not match {dict(annotations)}"
 
-    failures += _selector_failures(description, facts, specs)
-    return failures
+    yield from _selector_problems(described, facts)
 
 
-def _selector_failures(
-    description: Mapping[str, Any], facts: _Facts, specs: Sequence[str]
-) -> list[str]:
-    failures: list[str] = []
-    selector = description.get("selector")
+def _selector_problems(described: _Resources, facts: _Facts) -> Iterator[str]:
+    selector = described.selector
     if selector is not None:
         labels = resources.labels_of(facts.manifest)
-        failures += _check_selector("selector", selector, labels)
+        yield from _check_selector("selector", selector, labels)
 
-    namespace_selector = description.get("namespaceSelector")
+    namespace_selector = described.namespace_selector
     if namespace_selector is not None:
         if facts.kind == _NAMESPACE_KIND:
-            failures.append("namespaceSelector never selects a Namespace object")
+            yield "namespaceSelector never selects a Namespace object"
         # NB: Kyverno skips the check for an object without kind unless the
         # filter names the kind "*"; we keep that quirk.
-        elif facts.kind or "*" in specs:
+        elif facts.kind or "*" in described.specs:
             labels = facts.namespace_labels
-            failures += _check_selector("namespaceSelector", namespace_selector, labels)
-    return failures
+            yield from _check_selector("namespaceSelector", namespace_selector, labels)
 
 
 def _check_selector(field: str, selector: Any, labels: Mapping[str, Any]) -> list[str]:
@@ -257,19 +410,17 @@ def _annotations_match(expected: Mapping[str, Any], actual: Mapping[str, Any]) -
     )
 
 
-def _user_failures(item: Mapping[str, Any], user: UserInfo) -> list[str]:
-    failures: list[str] = []
+def _user_problems(item: _Filter, user: UserInfo) -> Iterator[str]:
     # Roles and cluster roles compare exactly; only subjects take wildcards.
-    roles = _strings(item.get("roles"))
+    roles = item.roles
     if roles and not set(roles) & set(user.roles):
-        failures.append(f"the user has none of the roles {roles}")
-    cluster_roles = _strings(item.get("clusterRoles"))
+        yield f"the user has none of the roles {roles}"
+    cluster_roles = item.cluster_roles
     if cluster_roles and not set(cluster_roles) & set(user.cluster_roles):
-        failures.append(f"the user has none of the cluster roles {cluster_roles}")
-    subjects = item.get("subjects")
+        yield f"the user has none of the cluster roles {cluster_roles}"
+    subjects = item.subjects
     if isinstance(subjects, list) and subjects and not _subjects_match(subjects, user):
-        failures.append(f"user {user.username!r} is none of the subjects")
-    return failures
+        yield f"user {user.username!r} is none of the subjects"
 
 
 def _subjects_match(subjects: Sequence[Any], user: UserInfo) -> bool:

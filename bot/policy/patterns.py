@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.policy import anchors, values
-from bot.policy.anchors import AnchorKind
+from bot.policy.anchors import Anchor, AnchorKind
 
 _CONDITION_MARK = "conditional anchor mismatch"
 _GLOBAL_MARK = "global anchor mismatch"
@@ -74,6 +74,7 @@ class _Error:
 
 _Step = tuple[str, _Error | None]
 _OK: _Step = ("", None)
+_LIST_TYPES = (list, tuple)
 
 
 def validate_pattern(resource: Any, pattern: Any) -> PatternOutcome:
@@ -87,15 +88,147 @@ def validate_pattern(resource: Any, pattern: Any) -> PatternOutcome:
         "pass", "fail" with Kyverno's path, or "skip" when a conditional or
         global anchor did not hold and the rule does not apply.
     """
-    matcher = _Matcher()
-    path, error = matcher.match(resource, pattern, "/")
-    if error is None:
-        return PatternOutcome("pass")
-    if error.skips():
-        return PatternOutcome("skip", "", error.reason)
-    if not error.negates() and matcher.anchor_keys_missing():
-        return PatternOutcome("fail", "", error.reason)
-    return PatternOutcome("fail", path, error.reason)
+    return CompiledPattern(pattern).validate(resource)
+
+
+class CompiledPattern:
+    """A pattern with everything that depends on it alone worked out once.
+
+    Which keys are anchors, the order Kyverno visits them in and whether a
+    subtree hides anchors never change between resources, so a rule's
+    pattern is read once here and then matched against many resources.
+    """
+
+    def __init__(self, pattern: Any) -> None:
+        self.pattern = pattern
+        self._root = _compile(pattern)
+
+    def validate(self, resource: Any) -> PatternOutcome:
+        """The same outcome as `validate_pattern(resource, self.pattern)`."""
+        matcher = _Matcher()
+        path, error = matcher.match(resource, self._root, "/")
+        if error is None:
+            return PatternOutcome("pass")
+        if error.skips():
+            return PatternOutcome("skip", "", error.reason)
+        if not error.negates() and matcher.anchor_keys_missing():
+            return PatternOutcome("fail", "", error.reason)
+        return PatternOutcome("fail", path, error.reason)
+
+
+class PatternCache:
+    """Compiled patterns of a loaded rule, kept for the rule's lifetime.
+
+    Entries are found by the pattern's identity, so only patterns nobody
+    edits belong here, such as those inside a loaded rule. Each entry holds
+    its pattern, so no other object can take over its id while it exists.
+    """
+
+    def __init__(self) -> None:
+        self._compiled: dict[int, tuple[Any, CompiledPattern]] = {}
+
+    def compiled(self, pattern: Any) -> CompiledPattern:
+        entry = self._compiled.get(id(pattern))
+        if entry is not None and entry[0] is pattern:
+            return entry[1]
+        compiled = CompiledPattern(pattern)
+        self._compiled[id(pattern)] = (pattern, compiled)
+        return compiled
+
+
+# Compiling -------------------------------------------------------------------
+
+
+class _Node:
+    """One pattern value as the walk meets it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Scalar(_Node):
+    """A string, number, bool or null, judged by `values.value_matches`."""
+
+    __slots__ = ()
+
+
+class _Unknown(_Node):
+    """A value of a type no pattern can hold; it fails wherever it is met."""
+
+    __slots__ = ()
+
+
+class _List(_Node):
+    __slots__ = ("items",)
+
+    def __init__(self, value: list[Any] | tuple[Any, ...]) -> None:
+        super().__init__(value)
+        self.items = tuple(_compile(item) for item in value)
+
+
+_Entry = tuple[str, Anchor | None, _Node]
+"""A phase-two key, its global anchor (None for a plain field), its value."""
+
+
+class _Map(_Node):
+    """A map, with its keys parsed and put in the order Kyverno visits them."""
+
+    __slots__ = ("expandable", "first", "rest", "tracked")
+
+    def __init__(self, value: Mapping[str, Any]) -> None:
+        super().__init__(value)
+        parsed = {key: anchors.parse_anchor(key) for key in value}
+        # Phase one: the validation anchors, sorted by key.
+        self.first: tuple[tuple[Anchor, _Node], ...] = tuple(
+            (anchor, _compile(value[key]))
+            for key, anchor in sorted(parsed.items())
+            if anchor is not None and anchor.kind in anchors.VALIDATION_KINDS
+        )
+        # Phase two: every other key, in Kyverno's order. A mutate anchor
+        # counts as part of a plain field name, so it is dropped here.
+        plain = {k: v for k, v in value.items() if _kind(parsed[k]) not in anchors.VALIDATION_KINDS}
+        self.rest: tuple[_Entry, ...] = tuple(
+            (key, _unless_mutating(parsed[key]), _compile(plain[key]))
+            for key in _order_plain_keys(plain)
+        )
+        # The anchor keys whose presence `_Matcher` records, with field names.
+        self.tracked: tuple[tuple[str, str], ...] = tuple(
+            (key, anchor.key)
+            for key, anchor in parsed.items()
+            if anchor is not None and anchor.kind in _TRACKED_KINDS
+        )
+        # NB: when false, resolving wildcard metadata keys against any resource
+        # would give back an equal map, so the walk skips that step.
+        self.expandable = anchors.may_expand_metadata_keys(value)
+
+
+_TRACKED_KINDS = (AnchorKind.CONDITIONAL, AnchorKind.EXISTENCE, AnchorKind.NEGATION)
+
+
+def _compile(pattern: Any) -> _Node:
+    # The same order of type tests as the walk used to make on each visit.
+    if isinstance(pattern, Mapping):
+        return _Map(_with_text_keys(pattern))
+    if isinstance(pattern, _LIST_TYPES):
+        return _List(pattern)
+    if isinstance(pattern, _SCALAR_TYPES):
+        return _Scalar(pattern)
+    return _Unknown(pattern)
+
+
+def _kind(anchor: Anchor | None) -> AnchorKind | None:
+    return anchor.kind if anchor is not None else None
+
+
+def _unless_mutating(anchor: Anchor | None) -> Anchor | None:
+    if anchor is not None and anchor.kind is AnchorKind.ADD_IF_NOT_PRESENT:
+        return None
+    return anchor
+
+
+# Matching --------------------------------------------------------------------
 
 
 class _Matcher:
@@ -111,52 +244,51 @@ class _Matcher:
             for key, seen in self._anchor_seen.items()
         )
 
-    def match(self, resource: Any, pattern: Any, path: str) -> _Step:
-        if isinstance(pattern, Mapping):
-            if not isinstance(resource, Mapping):
+    def match(self, resource: Any, node: _Node, path: str) -> _Step:
+        if isinstance(node, _Map):
+            # NB: dict comes first, being the common case; the ABC test is slow.
+            if not isinstance(resource, (dict, Mapping)):
                 return path, _plain(
                     f"pattern and resource have different structures. Path: {path}",
                     f"Expected an object at {path}, found {_describe(resource)}.",
                 )
-            pattern, resource = _with_text_keys(pattern), _with_text_keys(resource)
-            self._note_anchor_keys(pattern, resource)
-            return self._match_map(resource, pattern, path)
-        if isinstance(pattern, list | tuple):
-            if not isinstance(resource, list | tuple):
+            resource = _with_text_keys(resource)
+            if node.tracked:
+                self._note_anchor_keys(node, resource)
+            return self._match_map(resource, node, path)
+        if isinstance(node, _List):
+            if not isinstance(resource, _LIST_TYPES):
                 return path, _plain(
                     f"validation rule failed at path {path}",
                     f"Expected a list at {path}, found {_describe(resource)}.",
                 )
-            return self._match_list(resource, pattern, path)
-        if isinstance(pattern, _SCALAR_TYPES):
-            return _match_scalar(resource, pattern, path)
+            return self._match_list(resource, node, path)
+        if isinstance(node, _Scalar):
+            return _match_scalar(resource, node.value, path)
         return path, _plain(
             f"failed at '{path}', pattern contains unknown type",
-            f"The pattern holds a {type(pattern).__name__} at {path}, which it cannot use.",
+            f"The pattern holds a {type(node.value).__name__} at {path}, which it cannot use.",
         )
 
-    def _note_anchor_keys(self, pattern: Mapping[str, Any], resource: Mapping[str, Any]) -> None:
+    def _note_anchor_keys(self, node: _Map, resource: Mapping[str, Any]) -> None:
         # Feeds Kyverno's rule that a failure is an error, not a fail, when a
         # conditional or existence key was never found in the resource.
-        tracked = (AnchorKind.CONDITIONAL, AnchorKind.EXISTENCE, AnchorKind.NEGATION)
-        for key in pattern:
-            anchor = anchors.parse_anchor(key)
-            if anchor is not None and anchor.kind in tracked:
-                seen = self._anchor_seen.get(key, False)
-                self._anchor_seen[key] = seen or anchor.key in resource
+        for key, field in node.tracked:
+            seen = self._anchor_seen.get(key, False)
+            self._anchor_seen[key] = seen or field in resource
 
-    def _match_map(
-        self, resource: Mapping[str, Any], pattern: Mapping[str, Any], path: str
-    ) -> _Step:
-        pattern = anchors.expand_metadata_keys(pattern, resource)
-        first = {k: v for k, v in pattern.items() if anchors.kind_of(k) in anchors.VALIDATION_KINDS}
+    def _match_map(self, resource: Mapping[str, Any], node: _Map, path: str) -> _Step:
+        if node.expandable:
+            expanded = anchors.expand_metadata_keys(node.value, resource)
+            if expanded is not node.value:
+                node = _Map(expanded)
 
         # Phase one: anchors. A failed condition here turns later failures
         # in the same map into skips.
         skipped: list[_Error] = []
         applied = 0
-        for key in sorted(first):
-            error_path, error = self._match_key(key, first[key], resource, path)
+        for anchor, child in node.first:
+            error_path, error = self._match_key(anchor, child, resource, path)
             if error is None:
                 applied += 1
             elif error.skips():
@@ -167,38 +299,41 @@ class _Matcher:
             return path, _gather(skipped)
 
         # Phase two: every other key, in Kyverno's order; the first error wins.
-        rest = {k: v for k, v in pattern.items() if k not in first}
-        for key in _order_plain_keys(rest):
-            error_path, error = self._match_key(key, rest[key], resource, path)
+        for key, global_anchor, child in node.rest:
+            if global_anchor is None:
+                error_path, error = self._match_plain_key(key, child, resource, path)
+            else:
+                error_path, error = self._match_key(global_anchor, child, resource, path)
             if error is not None:
                 return error_path, error
         return _OK
 
-    def _match_list(self, resource: list[Any] | tuple[Any, ...], pattern: Any, path: str) -> _Step:
+    def _match_list(self, resource: list[Any] | tuple[Any, ...], node: _List, path: str) -> _Step:
+        pattern = node.value
         if not pattern:
             return path, _plain(
                 "pattern Array empty",
                 f"The pattern has an empty list at {path}, which never matches.",
             )
-        head = pattern[0]
-        if isinstance(head, Mapping):
+        head = node.items[0]
+        if isinstance(head, _Map):
             # Only the first pattern element counts; it applies to every item.
             return self._match_each(resource, [head] * len(resource), path)
-        if isinstance(head, _SCALAR_TYPES):
-            return _match_scalar(resource, head, path)
+        if isinstance(head, _Scalar):
+            return _match_scalar(resource, head.value, path)
         if len(resource) < len(pattern):
             return "", _plain(
                 "validate Array failed, array length mismatch",
                 f"Expected at least {len(pattern)} items at {path}, found {len(resource)}.",
             )
-        return self._match_each(resource[: len(pattern)], list(pattern), path)
+        return self._match_each(resource[: len(pattern)], list(node.items), path)
 
-    def _match_each(self, items: Any, patterns: list[Any], path: str) -> _Step:
+    def _match_each(self, items: Any, nodes: list[_Node], path: str) -> _Step:
         """Match items pairwise; items whose conditions fail are left out."""
         skipped: list[_Error] = []
         applied = 0
-        for index, (item, item_pattern) in enumerate(zip(items, patterns, strict=True)):
-            error_path, error = self.match(item, item_pattern, f"{path}{index}/")
+        for index, (item, node) in enumerate(zip(items, nodes, strict=True)):
+            error_path, error = self.match(item, node, f"{path}{index}/")
             if error is None:
                 applied += 1
             elif error.skips():
@@ -209,10 +344,10 @@ class _Matcher:
             return path, _gather(skipped)
         return _OK
 
-    def _match_key(self, key: str, pattern: Any, resource: Mapping[str, Any], path: str) -> _Step:
-        anchor = anchors.parse_anchor(key)
-        if anchor is None or anchor.kind is AnchorKind.ADD_IF_NOT_PRESENT:
-            return self._match_plain_key(key, pattern, resource, path)
+    def _match_key(
+        self, anchor: Anchor, node: _Node, resource: Mapping[str, Any], path: str
+    ) -> _Step:
+        """Match the value under an anchored key; plain keys have their own."""
         here = f"{path}{anchor.key}/"
         present = anchor.key in resource
         found = resource.get(anchor.key)
@@ -226,9 +361,9 @@ class _Matcher:
                 f"Expected {here} to be absent, found {_describe(found)}.",
             )
         if anchor.kind is AnchorKind.EXISTENCE:
-            return self._match_existence(found, pattern, here) if present else _OK
+            return self._match_existence(found, node, here) if present else _OK
         if anchor.kind is AnchorKind.EQUALITY:
-            return self.match(found, pattern, here) if present else _OK
+            return self.match(found, node, here) if present else _OK
 
         # Conditional and global anchors: a mismatch is a skip, never a fail.
         is_global = anchor.kind is AnchorKind.GLOBAL
@@ -243,7 +378,7 @@ class _Matcher:
                 f"{mark}: conditional anchor key doesn't exist in the resource",
                 f"The condition on {here} does not hold there: the field is absent.",
             )
-        error_path, error = self.match(found, pattern, here)
+        error_path, error = self.match(found, node, here)
         if error is None:
             return _OK
         return error_path, _Error(
@@ -253,9 +388,10 @@ class _Matcher:
         )
 
     def _match_plain_key(
-        self, key: str, pattern: Any, resource: Mapping[str, Any], path: str
+        self, key: str, node: _Node, resource: Mapping[str, Any], path: str
     ) -> _Step:
         found = resource.get(key)
+        pattern = node.value
         if isinstance(pattern, str) and pattern == "*":
             # A bare "*" only asks for a non-null value, and Kyverno reports
             # the failure at the parent path.
@@ -264,21 +400,21 @@ class _Matcher:
             return path, _plain(
                 f"{path}/{key} not found", f"Expected {path}{key}/ to be set, found nothing."
             )
-        return self.match(found, pattern, f"{path}{key}/")
+        return self.match(found, node, f"{path}{key}/")
 
-    def _match_existence(self, found: Any, pattern: Any, here: str) -> _Step:
-        if not isinstance(found, list | tuple):
+    def _match_existence(self, found: Any, node: _Node, here: str) -> _Step:
+        if not isinstance(found, _LIST_TYPES):
             return here, _plain(
                 "invalid resource type: Existence ^ () anchor can be used only on list",
                 f"Expected a list at {here}, found {_describe(found)}.",
             )
-        if not isinstance(pattern, list | tuple):
+        if not isinstance(node, _List):
             return here, _plain(
                 "invalid pattern type: Pattern has to be of list",
                 f"The pattern at {here} must be a list to check a list.",
             )
-        for wanted in pattern:
-            if not isinstance(wanted, Mapping):
+        for wanted in node.items:
+            if not isinstance(wanted, _Map):
                 return here, _plain(
                     "invalid pattern type: Pattern has to be of type map",
                     f"The pattern items at {here} must be objects.",
@@ -338,9 +474,14 @@ def _order_plain_keys(pattern: Mapping[str, Any]) -> list[str]:
     return front + back
 
 
+_TEXT_ONLY = frozenset({str})
+
+
 def _with_text_keys(data: Mapping[Any, Any]) -> Mapping[str, Any]:
     """Spell keys as JSON does; YAML may hand over numbers or bools as keys."""
-    if all(isinstance(key, str) for key in data):
+    # The first test is a quicker form of the second for keys of type str
+    # itself, which is nearly always what a resource holds.
+    if _TEXT_ONLY.issuperset(map(type, data)) or all(isinstance(key, str) for key in data):
         return data
     return {_key_text(key): value for key, value in data.items()}
 

@@ -17,14 +17,25 @@ from typing import Any
 
 from bot.policy import conditions, patterns
 from bot.policy.contexts import ContextError, ContextResolver, EvaluationContext
-from bot.policy.jmespath import JMESPathError, KeyNotFoundError
 from bot.policy.policies import Rule
-from bot.policy.pss import kyverno as pod_security
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import Status
 from bot.policy.variables import SubstitutionError
 
-LOOKUP_ERRORS = (SubstitutionError, ContextError, JMESPathError)
+# NB: JMESPath and the Pod Security checks are imported where they are used:
+# loading them takes longer than checking a file against pattern-only
+# policies, which need neither.
+
+
+def _lookup_errors() -> tuple[type[Exception], ...]:
+    """What a failed variable lookup raises, for `except` clauses.
+
+    Python evaluates such a clause only once something was raised; a lookup
+    that raised has loaded JMESPath already, so importing it here costs nothing.
+    """
+    from bot.policy.jmespath import JMESPathError
+
+    return (SubstitutionError, ContextError, JMESPathError)
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,10 @@ class RuleInputs:
     values: Mapping[str, Any] = field(default_factory=dict)
     """Variables set before the rule's context entries, by dotted name."""
     resolver: ContextResolver | None = None
+    cel_lookups: Any = None
+    """Cluster objects CEL expressions may look up (a `bot.policy.cel.Lookups`)."""
+    cel_params: Any = None
+    """The parameter object for `validate.cel` rules that name a paramRef."""
 
 
 def validate_rule(
@@ -49,10 +64,8 @@ def validate_rule(
     """The outcome of the rule's validation, or None where Kyverno reports nothing."""
     inputs = inputs or RuleInputs()
     validate = rule.validate or {}
-    if "podSecurity" in validate:
-        return _validate_pod_security(rule, validate["podSecurity"], request)
-    if not any(key in validate for key in ("deny", "pattern", "anyPattern", "foreach")):
-        kind = next((key for key in ("cel", "manifests") if key in validate), "unknown")
+    if not any(key in validate for key in VALIDATION_KINDS):
+        kind = next((key for key in ("manifests",) if key in validate), "unknown")
         return RuleOutcome(
             "error", f"rule {rule.name} uses validate.{kind}, which this engine does not evaluate"
         )
@@ -65,6 +78,9 @@ def validate_rule(
     return _Validator(rule, request, inputs, preset).run(
         block, context, element=None, nesting=0, path=("validate",)
     )
+
+
+VALIDATION_KINDS = ("deny", "pattern", "anyPattern", "foreach", "podSecurity", "cel")
 
 
 def _preconditions(rule: Rule) -> Any:
@@ -101,6 +117,12 @@ class _Validator:
         if not holds:
             return RuleOutcome("skip", "; ".join(s for s in ("preconditions not met", reason) if s))
 
+        # NB: Kyverno checks context and preconditions before every kind of
+        # validation, podSecurity and CEL included (pkg/engine/engine.go).
+        if nesting == 0 and "podSecurity" in block:
+            return _validate_pod_security(self.rule, block["podSecurity"], self.request)
+        if nesting == 0 and "cel" in block:
+            return _validate_cel(self.rule, block["cel"], self.request, self.inputs)
         if isinstance(block.get("deny"), Mapping):
             return self._deny(block["deny"], context)
         if "pattern" in block or "anyPattern" in block:
@@ -123,7 +145,7 @@ class _Validator:
         text = "; ".join(s for s in (self.message, reason) if s)
         try:
             rendered = context.substitute(text)
-        except LOOKUP_ERRORS:
+        except _lookup_errors():
             return RuleOutcome("fail", reason)
         if not isinstance(rendered, str):
             rendered = (
@@ -142,26 +164,36 @@ class _Validator:
         path: tuple[str | int, ...],
     ) -> RuleOutcome | None:
         key = "pattern" if "pattern" in block else "anyPattern"
-        try:
-            pattern = context.substitute(block[key], path=(*path, key))
-        except LOOKUP_ERRORS as error:
-            return RuleOutcome("error", f"variable substitution failed: {error}")
+        written = block[key]
+        pattern = written
+        if self.rule.uses_variables:
+            try:
+                pattern = context.substitute(written, path=(*path, key))
+            except _lookup_errors() as error:
+                return RuleOutcome("error", f"variable substitution failed: {error}")
         if element is not None:
             resource: Mapping[str, Any] = element
         elif self.request.operation == "DELETE":
             return None
         else:
             resource = context.request_object or {}
+        # A pattern no variable changed is the rule's own, compiled only once.
+        own = pattern is written
         if key == "pattern":
-            return self._pattern(pattern, resource, context)
+            return self._pattern(pattern, resource, context, own=own)
         if not isinstance(pattern, list):
             return RuleOutcome("error", "failed to deserialize anyPattern, expected type array")
-        return self._any_pattern(pattern, resource, context)
+        return self._any_pattern(pattern, resource, context, own=own)
+
+    def _match(self, pattern: Any, resource: Any, *, own: bool) -> patterns.PatternOutcome:
+        if own:
+            return self.rule.compiled_patterns.compiled(pattern).validate(resource)
+        return patterns.validate_pattern(resource, pattern)
 
     def _pattern(
-        self, pattern: Any, resource: Mapping[str, Any], context: EvaluationContext
+        self, pattern: Any, resource: Mapping[str, Any], context: EvaluationContext, *, own: bool
     ) -> RuleOutcome:
-        outcome = patterns.validate_pattern(resource, pattern)
+        outcome = self._match(pattern, resource, own=own)
         if outcome.status == "pass":
             return RuleOutcome("pass", f"validation rule '{self.rule.name}' passed.")
         if outcome.status == "skip":
@@ -171,14 +203,19 @@ class _Validator:
         return RuleOutcome("fail", self._failure_message(context, outcome.path), outcome.path)
 
     def _any_pattern(
-        self, alternatives: Sequence[Any], resource: Mapping[str, Any], context: EvaluationContext
+        self,
+        alternatives: Sequence[Any],
+        resource: Mapping[str, Any],
+        context: EvaluationContext,
+        *,
+        own: bool,
     ) -> RuleOutcome:
         name = self.rule.name
         failures: list[str] = []
         skips: list[str] = []
         first_path = ""
         for index, pattern in enumerate(alternatives):
-            outcome = patterns.validate_pattern(resource, pattern)
+            outcome = self._match(pattern, resource, own=own)
             if outcome.status == "pass":
                 return RuleOutcome("pass", f"validation rule '{name}' anyPattern[{index}] passed.")
             if outcome.status == "skip":
@@ -196,7 +233,7 @@ class _Validator:
             return RuleOutcome("fail", f"validation error: {details}", first_path)
         try:
             message = str(context.substitute(self.message))
-        except LOOKUP_ERRORS:
+        except _lookup_errors():
             return RuleOutcome(
                 "fail",
                 f"validation error: variables substitution error in rule {name} "
@@ -218,7 +255,7 @@ class _Validator:
             return f"validation error: rule {name} {what}"
         try:
             message = str(context.substitute(self.message))
-        except LOOKUP_ERRORS:
+        except _lookup_errors():
             return f"validation error: variables substitution error in rule {name} {what}"
         if not message.endswith("."):
             message += "."
@@ -234,6 +271,8 @@ class _Validator:
         nesting: int,
         path: tuple[str | int, ...],
     ) -> RuleOutcome | None:
+        from bot.policy.jmespath import JMESPathError, KeyNotFoundError
+
         applied = 0
         list_error = ""
         for index, loop in enumerate(loops):
@@ -312,9 +351,31 @@ def _evaluate_list(expression: str, context: EvaluationContext) -> list[Any]:
 
 
 def _validate_pod_security(rule: Rule, spec: Any, request: AdmissionRequest) -> RuleOutcome | None:
+    from bot.policy.pss import kyverno as pod_security
+
     if request.operation == "DELETE":
         return None
     if not isinstance(spec, Mapping):
         return RuleOutcome("error", "validate.podSecurity must be a mapping")
     outcome = pod_security.evaluate_pod_security(spec, request.object, rule_name=rule.name)
+    return RuleOutcome(outcome.status, outcome.message)
+
+
+def _validate_cel(
+    rule: Rule, spec: Any, request: AdmissionRequest, inputs: RuleInputs
+) -> RuleOutcome | None:
+    from bot.policy import cel
+
+    if not isinstance(spec, Mapping):
+        return RuleOutcome("error", "validate.cel must be a mapping")
+    preconditions = rule.raw.get("celPreconditions")
+    outcome = cel.evaluate_validate_cel(
+        spec,
+        request,
+        params=inputs.cel_params,
+        preconditions=preconditions if isinstance(preconditions, list) else (),
+        default_message=str((rule.validate or {}).get("message") or ""),
+        rule_name=rule.name,
+        context=inputs.cel_lookups,
+    )
     return RuleOutcome(outcome.status, outcome.message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -106,8 +107,11 @@ def trim_space(text: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _wildcard_regex(pattern: str) -> re.Pattern[str]:
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.DOTALL)
+    return re.compile(_wildcard_source(pattern), re.DOTALL)
+
+
+def _wildcard_source(pattern: str) -> str:
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
 
 
 def _as_json(value: Any) -> Any:
@@ -156,11 +160,54 @@ def _is_zero(value: Any) -> bool:
 def _matches_string_pattern(value: Any, pattern: str) -> bool:
     if isinstance(value, str) and value == pattern:
         return True
+    read = _read_string_pattern(pattern)
+    if read.text_regex is not None and isinstance(value, str):
+        return read.text_regex.fullmatch(value) is not None
+    return any(all(_matches_condition(value, term) for term in option) for option in read.options)
+
+
+@dataclass(frozen=True)
+class _StringPattern:
+    options: tuple[tuple[str, ...], ...]
+    """The `|` alternatives, each split into its `&` terms."""
+    text_regex: re.Pattern[str] | None
+    """The whole pattern as one regex, where that gives the same answer for
+    any string value; see `_text_regex`."""
+
+
+# Cached because a rule's patterns meet every resource; the answer depends on
+# the pattern text alone and is never changed, so sharing it is safe.
+@lru_cache(maxsize=4096)
+def _read_string_pattern(pattern: str) -> _StringPattern:
     # `|` binds looser than `&`: "a & b | c" is (a and b) or c.
-    return any(
-        all(_matches_condition(value, term.strip(" ")) for term in option.strip(" ").split("&"))
+    options = tuple(
+        tuple(term.strip(" ") for term in option.strip(" ").split("&"))
         for option in pattern.split("|")
     )
+    return _StringPattern(options, _text_regex(options))
+
+
+def _text_regex(options: tuple[tuple[str, ...], ...]) -> re.Pattern[str] | None:
+    """One regex for patterns like `*PASSWORD*|*secret*` against string values.
+
+    A term with no operator whose operand reads as neither a duration nor a
+    quantity is only ever a wildcard test on the text, so a pattern made of
+    such terms alone, one per alternative, is their alternation. Only ASCII
+    terms without digits are read here, as reading those cannot fail; any
+    other term is left to the term-by-term path, which reads it only when
+    the alternatives before it did not match, so that an error arises only
+    where it always did.
+    """
+    sources: list[str] = []
+    for option in options:
+        term = option[0]
+        if len(option) != 1 or not term.isascii() or any(char.isdigit() for char in term):
+            return None
+        condition = _read_condition(term)
+        if condition.operator or condition.duration is not None or condition.quantity is not None:
+            return None
+        sources.append(_wildcard_source(condition.operand))
+    return re.compile("|".join(f"(?:{source})" for source in sources), re.DOTALL)
 
 
 def operator_of(condition: str) -> str:
@@ -182,22 +229,59 @@ def operator_of(condition: str) -> str:
 
 
 def _matches_condition(value: Any, condition: str) -> bool:
+    return _holds(value, _read_condition(condition))
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """One term of a string pattern, read once: `>= 100Mi`, `1-10`, `*:x`."""
+
+    operator: str
+    operand: str
+    duration: int | None
+    """The operand as a Go duration in nanoseconds, where it reads as one."""
+    quantity: Decimal | None
+    """The operand as a Kubernetes quantity, where it reads as one."""
+    bounds: tuple[str, str] | None = None
+    """For the range operators: the two one-sided conditions they stand for.
+
+    Kept as text and read only when needed, as before: reading a bound can
+    fail, and the second one must not be read when the first decides.
+    """
+
+
+# Cached for the same reason as `_read_string_pattern`; a _Condition is frozen.
+@lru_cache(maxsize=4096)
+def _read_condition(condition: str) -> _Condition:
     operator = operator_of(condition)
     if operator == "-":
         low, high = _range_ends(_IN_RANGE, condition)
-        return _matches_condition(value, f">= {low}") and _matches_condition(value, f"<= {high}")
+        return _Condition(operator, "", None, None, (f">= {low}", f"<= {high}"))
     if operator == "!-":
         low, high = _range_ends(_NOT_IN_RANGE, condition)
-        return _matches_condition(value, f"< {low}") or _matches_condition(value, f"> {high}")
+        return _Condition(operator, "", None, None, (f"< {low}", f"> {high}"))
     operand = trim_space(condition[len(operator) :])
+    return _Condition(
+        operator, operand, quantities.parse_duration_ns(operand), quantities.parse_quantity(operand)
+    )
+
+
+def _holds(value: Any, condition: _Condition) -> bool:
+    if condition.bounds is not None:
+        low, high = condition.bounds
+        if condition.operator == "-":
+            return _matches_condition(value, low) and _matches_condition(value, high)
+        return _matches_condition(value, low) or _matches_condition(value, high)
 
     # Kyverno tries a duration first, then a quantity, then plain text.
-    order = _compare_durations(value, operand)
-    if order is None:
-        order = _compare_quantities(value, operand)
+    order = None
+    if condition.duration is not None:
+        order = _compare_durations(value, condition.duration)
+    if order is None and condition.quantity is not None:
+        order = _compare_quantities(value, condition.quantity)
     if order is not None:
-        return _VERDICTS[operator](order)
-    return _compare_text(value, operand, operator)
+        return _VERDICTS[condition.operator](order)
+    return _compare_text(value, condition.operand, condition.operator)
 
 
 def _range_ends(regex: re.Pattern[str], condition: str) -> tuple[str, str]:
@@ -207,10 +291,7 @@ def _range_ends(regex: re.Pattern[str], condition: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def _compare_durations(value: Any, operand: str) -> int | None:
-    wanted = quantities.parse_duration_ns(operand)
-    if wanted is None:
-        return None
+def _compare_durations(value: Any, wanted: int) -> int | None:
     text = _number_text(value)
     found = None if text is None else quantities.parse_duration_ns(text)
     if found is None:
@@ -218,10 +299,7 @@ def _compare_durations(value: Any, operand: str) -> int | None:
     return (found > wanted) - (found < wanted)
 
 
-def _compare_quantities(value: Any, operand: str) -> int | None:
-    wanted = quantities.parse_quantity(operand)
-    if wanted is None:
-        return None
+def _compare_quantities(value: Any, wanted: Decimal) -> int | None:
     text = _number_text(value)
     found: Decimal | None = None if text is None else quantities.parse_quantity(text)
     if found is None:

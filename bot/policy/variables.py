@@ -81,9 +81,20 @@ def substitute(
     return document
 
 
+MAX_ROUNDS = 32
+"""Substituted text is scanned again for variables; a value that names
+itself would loop forever, so nesting deeper than this is an error."""
+
+
 def _substitute_string(value: str, resolve: Resolver, path: list[str | int], deleting: bool) -> Any:
     found = _variables_in(value)
+    rounds = 0
     while found:
+        rounds += 1
+        if rounds > MAX_ROUNDS:
+            raise SubstitutionError(
+                found[0][1], _pointer(path), f"variables still unresolved after {MAX_ROUNDS} rounds"
+            )
         original = value
         shallow = False
         for prefix, variable_text in found:

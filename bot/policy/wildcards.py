@@ -30,6 +30,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 def wildcard_match(pattern: str, text: str) -> bool:
     """True when `text` matches `pattern` as a whole."""
+    if pattern == "*" and isinstance(text, str):
+        return True  # the most common pattern by far, and it matches any text
     if not has_wildcard(pattern):
         return pattern == text
     return _compile(pattern).fullmatch(text) is not None

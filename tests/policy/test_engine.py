@@ -123,14 +123,6 @@ def test_enforcement_precedence(action, rule_action, overrides, expected):
     assert result.blocks is (expected == "enforce")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno resolves a rule's own validate.failureActionOverrides before its "
-        "failureAction (pkg/engine/api/engineresponse.go:249-256); we ignore "
-        "rule-level overrides"
-    ),
-    strict=True,
-)
 def test_rule_level_override_applies():
     """validate.failureActionOverrides picks the action per namespace for one rule."""
     rule = _rule(failureAction="Audit", failureActionOverrides=OVERRIDE_APPS)
@@ -140,14 +132,6 @@ def test_rule_level_override_applies():
     assert result.action == "enforce"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno applies an override with neither namespaces nor namespaceSelector "
-        "to every namespace (pkg/engine/api/engineresponse.go:223-226); we apply it "
-        "nowhere"
-    ),
-    strict=True,
-)
 def test_override_without_namespaces_applies_everywhere():
     """An override that lists no namespaces covers them all."""
     policy = _policy(action="Audit", validationFailureActionOverrides=[{"action": "Enforce"}])
@@ -216,15 +200,6 @@ def test_old_object_outside_the_rule_is_not_excused():
     assert result.status == "fail"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno decides whether to re-check the old object from the rule's "
-        "failureAction or the policy's validationFailureAction only, without namespace "
-        "overrides (pkg/engine/handlers/validation/validate_resource.go:157-165); we "
-        "use the overridden action"
-    ),
-    strict=True,
-)
 def test_existing_violation_check_ignores_overrides():
     """An Enforce policy audited in one namespace still excuses old violations there."""
     overrides = [{"action": "Audit", "namespaces": ["apps"]}]
@@ -254,15 +229,6 @@ def test_apply_all_reports_every_rule():
     assert statuses == [("first", "fail"), ("second", "pass")]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno stops applyRules One once a rule passed or failed "
-        "(pkg/engine/validation.go:79); skips and errors do not count as applied "
-        "(pkg/engine/api/policyresponse.go:17-22), so later rules still run; we stop "
-        "after any result"
-    ),
-    strict=True,
-)
 def test_apply_one_continues_past_skips():
     """A skipped first rule does not end an applyRules One policy."""
     never = {"all": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "DELETE"}]}

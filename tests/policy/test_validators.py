@@ -607,15 +607,6 @@ def test_pod_security_ignores_delete_requests():
     assert outcome is None
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno loads the rule context and checks rule preconditions for every "
-        "validate handler, podSecurity included, before calling it "
-        "(pkg/engine/engine.go:261-277, handler at engine.go:289); we dispatch "
-        "podSecurity before looking at preconditions"
-    ),
-    strict=True,
-)
 def test_pod_security_honours_preconditions():
     """Unmet preconditions skip a podSecurity rule too."""
     verdict = _verdict(
@@ -627,10 +618,37 @@ def test_pod_security_honours_preconditions():
     assert verdict == ("skip", "preconditions not met")
 
 
-@pytest.mark.parametrize("kind", ["cel", "manifests"])
-def test_unsupported_validation_is_error(kind):
+def test_unsupported_validation_is_error():
     """Validation kinds the engine lacks are errors that say which kind."""
-    status, message = _verdict({kind: {}})
+    status, message = _verdict({"manifests": {}})
 
     assert status == "error"
-    assert f"validate.{kind}" in message
+    assert "validate.manifests" in message
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("object.spec.hostNetwork != true", "fail"),
+        ("has(object.spec.containers)", "pass"),
+    ],
+)
+def test_cel_rule_is_evaluated(expression, expected):
+    """A validate.cel rule is judged by its CEL expressions."""
+    status, _ = _verdict(
+        {"cel": {"expressions": [{"expression": expression, "message": "no host network"}]}},
+        resource=HOST_NETWORK_POD,
+    )
+
+    assert status == expected
+
+
+def test_cel_rule_honours_preconditions():
+    """Unmet preconditions skip a CEL rule as they skip every other kind."""
+    verdict = _verdict(
+        {"cel": {"expressions": [{"expression": "false"}]}},
+        resource=HOST_NETWORK_POD,
+        preconditions={"all": [IS_DELETE]},
+    )
+
+    assert verdict == ("skip", "preconditions not met")

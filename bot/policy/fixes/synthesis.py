@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.policy import engine
+from bot.policy import conditions, engine
 from bot.policy.contexts import ContextError, EvaluationContext
-from bot.policy.fixes import deny_fixes, pattern_fixes, pss_fixes
+from bot.policy.fixes import deny_fixes, deny_tracing, pattern_fixes, pss_fixes
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
 from bot.policy.jmespath import JMESPathError
+from bot.policy.operators_go import deep_equal
 from bot.policy.policies import Policy, Rule
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
@@ -145,7 +147,9 @@ def _propose(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> _P
         )
         return _from_proposed(fix)
     context = _context_for(rule, request, inputs)
-    return _propose_block(validate, request.object, context, base=(), path=("validate",))
+    # Rule preconditions go with the deny block so that no fix dodges them.
+    block = {**validate, "preconditions": rule.raw.get("preconditions")}
+    return _propose_block(block, request.object, context, base=(), path=("validate",))
 
 
 def _propose_block(
@@ -171,34 +175,46 @@ def _propose_block(
             return None
         return _rebased(_from_proposed(proposed), base)
     if isinstance(block.get("deny"), Mapping):
-        return _propose_deny(block["deny"], target, context, base)
+        return _deny_proposal(
+            block["deny"], context, base, preconditions=block.get("preconditions")
+        )
     if isinstance(block.get("foreach"), list):
         return _propose_foreach(block["foreach"], target, context, base=base, path=path)
     return None
 
 
-def _propose_deny(
+def _deny_proposal(
     deny: Mapping[str, Any],
-    target: Mapping[str, Any],
     context: EvaluationContext,
     base: tuple[str | int, ...],
+    *,
+    preconditions: Any = None,
 ) -> _Proposal | None:
-    def resolve(expression: str) -> tuple[str | int, ...] | None:
-        segments = deny_fixes.parse_plain_path(expression)
-        if segments is None:
-            return None
-        if tuple(segments[:2]) == ("request", "object") and not base:
-            return tuple(segments[2:])
-        if segments[0] == "element" and base:
-            return tuple(segments[1:])
-        return None
-
+    """A deny fix; its ops are already relative to the whole manifest."""
     found = deny_fixes.fix_deny(
-        deny, target, substitute_value=context.substitute, resolve_path=resolve
+        deny, context, roots=_element_roots(context, base), preconditions=preconditions
     )
     if found is None:
         return None
-    return _rebased(_Proposal(found.ops, (), found.summary), base)
+    return _Proposal(found.ops, found.placeholders, found.summary)
+
+
+def _element_roots(
+    context: EvaluationContext, base: tuple[str | int, ...]
+) -> dict[tuple[str | int, ...], tuple[str | int, ...]]:
+    """Where the data a condition reads lives in the manifest."""
+    roots: dict[tuple[str | int, ...], tuple[str | int, ...]] = {("request", "object"): ()}
+    element = context.data.get("element", _NO_ELEMENT)
+    if base and element is not _NO_ELEMENT:
+        # `element` and the numbered name of the innermost loop are the same value.
+        for name, value in context.data.items():
+            if value is element and _ELEMENT_NAME.fullmatch(name):
+                roots[(name,)] = base
+    return roots
+
+
+_NO_ELEMENT: Any = object()
+_ELEMENT_NAME = re.compile(r"element\d*")
 
 
 def _propose_foreach(
@@ -209,57 +225,75 @@ def _propose_foreach(
     base: tuple[str | int, ...],
     path: tuple[str | int, ...],
 ) -> _Proposal | None:
+    nesting = sum(1 for segment in path if segment == "foreach")
     ops: list[PatchOp] = []
     placeholders: list[str] = []
     summary: list[str] = []
     for index, loop in enumerate(loops):
         if not isinstance(loop, Mapping):
             return None
-        list_path = _list_location(str(loop.get("list") or ""), base)
-        if list_path is None:
-            return None
-        items = _lookup(context.request_object or {}, list_path)
-        if not isinstance(items, list):
-            continue
-        for position, item in enumerate(items):
-            if not isinstance(item, Mapping):
+        elements = _list_location(str(loop.get("list") or ""), context, base)
+        for position, (item, where) in enumerate(elements or ()):
+            # As in validation: null elements are skipped, each element gets
+            # its loop's context entries, and preconditions pick the elements.
+            if item is None or where is None:
                 continue
             scoped = context.copy()
-            scoped.add_element(item, position, len(base))
-            proposal = _propose_block(
-                loop, item, scoped, base=(*list_path, position), path=(*path, "foreach", index)
-            )
+            scoped.add_element(item, position, nesting)
+            if isinstance(loop.get("context"), list):
+                scoped.load_entries(loop["context"])
+            if not _preconditions_hold(loop.get("preconditions"), scoped):
+                continue
+            if isinstance(loop.get("deny"), Mapping):
+                proposal = _deny_proposal(
+                    loop["deny"], scoped, where, preconditions=loop.get("preconditions")
+                )
+            elif isinstance(item, Mapping):
+                loop_path = (*path, "foreach", index)
+                proposal = _propose_block(loop, item, scoped, base=where, path=loop_path)
+            else:
+                proposal = None
             if proposal is not None:
-                ops.extend(proposal.ops)
+                # Elements can ask for the same change (a field outside them).
+                ops.extend(op for op in proposal.ops if op not in ops)
                 placeholders.extend(proposal.placeholders)
                 summary.extend(proposal.summary)
     if not ops:
         return None
-    return _Proposal(tuple(ops), tuple(placeholders), tuple(summary))
+    return _Proposal(tuple(ops), tuple(dict.fromkeys(placeholders)), tuple(dict.fromkeys(summary)))
 
 
-def _list_location(expression: str, base: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
-    """Where a foreach list lives in the manifest, for plain paths only."""
-    segments = deny_fixes.parse_plain_path(expression)
-    if segments is None:
+def _preconditions_hold(written: Any, context: EvaluationContext) -> bool:
+    try:
+        holds, _ = conditions.evaluate(written, context)
+    except conditions.ConditionError:
+        return False
+    return holds
+
+
+def _list_location(
+    expression: str, context: EvaluationContext, base: tuple[str | int, ...]
+) -> list[tuple[Any, tuple[str | int, ...] | None]] | None:
+    """The foreach list's elements, each with its place in the manifest.
+
+    Flattened multi-selects (`spec.[initContainers, containers][]`) and
+    filters map every element back to its own list and index; an element
+    whose place cannot be traced comes with None. None when the list itself
+    cannot be evaluated, which validation treats as nothing to check.
+    """
+    try:
+        found = context.query(expression)
+    except LOOKUP_ERRORS:
         return None
-    if tuple(segments[:2]) == ("request", "object"):
-        return tuple(segments[2:])
-    if segments[0] == "element" and base:
-        return (*base, *segments[1:])
-    return None
-
-
-def _lookup(document: Any, segments: Sequence[str | int]) -> Any:
-    current = document
-    for segment in segments:
-        if isinstance(segment, int) and isinstance(current, list) and segment < len(current):
-            current = current[segment]
-        elif isinstance(segment, str) and isinstance(current, Mapping):
-            current = current.get(segment)
-        else:
-            return None
-    return current
+    elements = found if isinstance(found, list) else [found]
+    places: list[tuple[str | int, ...] | None] = [None] * len(elements)
+    traced = deny_tracing.trace(expression, context.data)
+    if traced is not None and deep_equal(traced.value, found):
+        roots = _element_roots(context, base)
+        # A computed element (a key name, `to_upper(@)`) has no place of its own.
+        items = deny_tracing.items_of(traced) if isinstance(found, list) else (traced,)
+        places = [None if i.derived else deny_tracing.locate(i.path, roots) for i in items]
+    return list(zip(elements, places, strict=True))
 
 
 def _rebased(proposal: _Proposal | None, base: tuple[str | int, ...]) -> _Proposal | None:
@@ -286,7 +320,9 @@ def _context_for(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -
         context.set_variable(key, value)
     entries = rule.raw.get("context")
     if isinstance(entries, list):
-        context.load_entries(entries, resolver=inputs.resolver)
+        # As in the engine: values named `entry.data.key` stand in for `entry`.
+        preset = frozenset(key.split(".", 1)[0] for key in inputs.for_rule(rule).values)
+        context.load_entries(entries, resolver=inputs.resolver, preset=preset)
     return context
 
 
