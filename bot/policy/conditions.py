@@ -26,22 +26,16 @@ class ConditionError(Exception):
 def evaluate(conditions: Any, context: EvaluationContext) -> tuple[bool, str]:
     """Whether the block holds, and the messages of the conditions that decided it.
 
-    Accepts the `{any: [...], all: [...]}` form, a list of such blocks, and
-    the legacy bare list of conditions.
+    Accepts the `{any: [...], all: [...]}` form and the legacy bare list of
+    conditions.
     """
     if conditions is None:
         return True, ""
     if isinstance(conditions, Mapping):
         return _evaluate_any_all(conditions, context)
     if isinstance(conditions, list):
-        if all(isinstance(c, Mapping) and ("any" in c or "all" in c) for c in conditions):
-            messages: list[str] = []
-            for block in conditions:
-                holds, message = _evaluate_any_all(block, context)
-                if not holds:
-                    return False, message
-                messages.append(message)
-            return True, ";".join(m for m in messages if m)
+        # NB: Kyverno reads any list as legacy conditions (api/kyverno/v1/wrappers.go);
+        # a list of any/all blocks then fails for want of an operator, as there.
         return _evaluate_all(conditions, context, separator=";")
     raise ConditionError(f"conditions must be a mapping or a list, got {type(conditions).__name__}")
 

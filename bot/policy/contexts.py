@@ -26,9 +26,6 @@ from bot.policy.requests import AdmissionRequest
 
 logger = logging.getLogger(__name__)
 
-POD_CONTROLLER_TEMPLATES = {
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
@@ -124,6 +121,10 @@ class EvaluationContext:
             inner = dict(inner) if isinstance(inner, Mapping) else {}
             target[key] = inner
             target = inner
+        # NB: as Kyverno's AddVariable, a map merges into the map already there.
+        existing = target.get(keys[-1])
+        if isinstance(existing, Mapping) and isinstance(value, Mapping):
+            value = _merged(existing, value)
         target[keys[-1]] = value
 
     def add_element(self, element: Any, index: int, nesting: int) -> None:
@@ -162,7 +163,8 @@ class EvaluationContext:
                 self._failed[name] = f"failed to load context entry {name}: {error}"
                 continue
             if value is _UNSET:
-                self._failed[name] = f"context entry {name} is not available offline"
+                # Kyverno registers no loader for it offline: the name stays
+                # unknown, and expressions using it fail with "Unknown key".
                 continue
             self._failed.pop(name, None)
             self.data[name] = value
@@ -263,44 +265,61 @@ def _add_user(data: dict[str, Any], request: AdmissionRequest) -> None:
     data["serviceAccountNamespace"] = parts[0] if len(parts) >= 2 else ""
 
 
+def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in extra.items():
+        if isinstance(result.get(key), Mapping) and isinstance(value, Mapping):
+            result[key] = _merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+IMAGE_KINDS = {
+    "Pod": ("spec",),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+}
+"""Where the containers are, for the kinds Kyverno extracts images from."""
+
+
 def images_of(resource: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Kyverno's `images` variable: each container's image, parsed, by list and name."""
     from bot.policy.jmespath import images as image_refs
 
-    spec = _pod_spec(resource)
-    if spec is None:
+    path = IMAGE_KINDS.get(str(resource.get("kind") or ""))
+    spec = _walk(resource, path) if path is not None else None
+    if path is None or not isinstance(spec, Mapping):
         return {}
     found: dict[str, dict[str, Any]] = {}
     for list_name in CONTAINER_LISTS:
         containers = spec.get(list_name)
         if not isinstance(containers, list):
             continue
-        for container in containers:
+        for index, container in enumerate(containers):
             if not isinstance(container, Mapping) or not isinstance(container.get("image"), str):
                 continue
             try:
                 info = _image_info(container["image"])
             except image_refs.ImageError:
                 continue
+            pointer = "/" + "/".join((*path, list_name, str(index), "image"))
+            info["jsonPointer"] = pointer
             found.setdefault(list_name, {})[str(container.get("name", ""))] = info
     return found
 
 
-def _pod_spec(resource: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    kind = resource.get("kind")
-    path: tuple[str, ...]
-    if kind == "Pod":
-        path = ("spec",)
-    elif kind == "CronJob":
-        path = POD_CONTROLLER_TEMPLATES["CronJob"]
-    else:
-        path = ("spec", "template", "spec")
-    current: Any = resource
+def _walk(document: Any, path: Sequence[str]) -> Any:
     for key in path:
-        if not isinstance(current, Mapping):
+        if not isinstance(document, Mapping):
             return None
-        current = current.get(key)
-    return current if isinstance(current, Mapping) else None
+        document = document.get(key)
+    return document
 
 
 def _image_info(image: str) -> dict[str, Any]:

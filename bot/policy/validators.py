@@ -284,6 +284,9 @@ class _Validator:
                 # An optional list that is absent: nothing to check here.
                 continue
             except (ContextError, JMESPathError) as error:
+                # NB: Kyverno skips any list whose error mentions an unknown key.
+                if "Unknown key" in str(error):
+                    continue
                 list_error = str(error)
                 continue
             outcome, count = self._elements(
@@ -319,7 +322,7 @@ class _Validator:
                 if scope and not scoped:
                     message = (
                         "cannot use elementScope=true foreach rules for elements that are "
-                        f"not maps, expected type=map got type={type(item).__name__}"
+                        f"not maps, expected type=map got type={_go_type(item)}"
                     )
                     return RuleOutcome("error", f"failed to process foreach: {message}"), applied
                 scoped = bool(scope)
@@ -379,3 +382,16 @@ def _validate_cel(
         context=inputs.cel_lookups,
     )
     return RuleOutcome(outcome.status, outcome.message)
+
+
+def _go_type(value: Any) -> str:
+    """The type name Go's %T prints for a decoded JSON value."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return "float64"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "<nil>" if value is None else "map[string]interface {}"

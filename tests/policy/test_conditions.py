@@ -79,15 +79,6 @@ def test_all_block_runs_after_any_fails():
         evaluate(conditions, _context())
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno reads a list of preconditions as legacy conditions only "
-        "(api/kyverno/v1/wrappers.go:112-115): list items holding any/all unmarshal "
-        "to conditions with no operator, and pkg/engine/variables/evaluate.go:23-26 "
-        "fails with 'failed to create handler for condition operator'"
-    ),
-    strict=True,
-)
 def test_list_of_blocks_is_an_error():
     """Kyverno has no list-of-blocks form for rule preconditions."""
     with pytest.raises(ConditionError):

@@ -188,14 +188,6 @@ def test_missing_images_variable_is_unknown_key():
         context.query("images.containers")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno adds each image's pointer into the resource as `jsonPointer` "
-        "(pkg/engine/context/context.go:409-410, built at pkg/utils/api/image.go:102); "
-        "our images entries have no such field"
-    ),
-    strict=True,
-)
 def test_image_entry_has_json_pointer():
     """images.<list>.<name>.jsonPointer locates the image field."""
     found = images_of(_pod())
@@ -203,14 +195,6 @@ def test_image_entry_has_json_pointer():
     assert found["containers"]["app"]["jsonPointer"] == "/spec/containers/0/image"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno extracts images only for the kinds it registers (Pod, Deployment, "
-        "DaemonSet, ReplicaSet, ReplicationController, StatefulSet, Job, CronJob: "
-        "pkg/utils/api/image.go:27-36); we read spec.template.spec of any other kind"
-    ),
-    strict=True,
-)
 def test_unregistered_kind_has_no_images():
     """A custom resource with a pod template gets no images variable."""
     rollout = {
@@ -252,15 +236,6 @@ def test_set_variable_leaves_request_object_intact():
     assert pod["metadata"]["name"] == "web"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno's AddVariable merges a map value into the map already there "
-        "(pkg/engine/context/context.go:206-214 calls addToContext with "
-        "overwriteMaps=false, merged by mergeMaps in pkg/engine/context/utils.go:93-105); "
-        "set_variable replaces the whole map"
-    ),
-    strict=True,
-)
 def test_map_variable_merges_into_existing_map():
     """A values entry that is a map adds keys instead of dropping the others."""
     context = _context()

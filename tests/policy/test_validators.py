@@ -493,13 +493,6 @@ def test_element_scope_needs_map_elements():
     assert message.startswith("failed to process foreach: cannot use elementScope=true")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno formats the element type with Go's %T (pkg/engine/utils/foreach.go:66), "
-        "so a string element reads 'got type=string'; we print Python's 'str'"
-    ),
-    strict=True,
-)
 def test_element_scope_error_names_go_type():
     """The elementScope error quotes the element's Go type."""
     loop = {"list": "request.object.spec.containers[].name", "elementScope": True, "deny": {}}
@@ -509,16 +502,6 @@ def test_element_scope_error_names_go_type():
     assert message.endswith("expected type=map got type=string")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Kyverno skips a foreach list whose evaluation error mentions 'Unknown key' "
-        "(pkg/engine/handlers/validation/validate_resource.go:229-231); an entry left "
-        "unset offline (no loader: pkg/engine/factories/contextloaderfactory.go:151-157) "
-        "or a variable entry whose jmesPath hits an unknown key both fail that way, but "
-        "we raise ContextError and report 'failed to evaluate list'"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize(
     "entry",
     [
