@@ -8,12 +8,14 @@ audit event that carries the manifest. The messages are the Kyverno denials
 the bundled policies give for each manifest, computed by the engine once at
 setup, so what the handler reads is consistent with what it evaluates.
 
-The events arrive at `--rate` per second of wall-clock time (0: all at once)
-and go through the real `RejectionHandler` into the real outbox on SQLite
-(`--sink outbox`, the default) or an in-memory list (`--sink memory`); the
-notification groups live in a SQLite file (`--store file`) or in memory. Their
-recorded times are 30 ms apart, so the whole burst lies within one grouping
-window: every (workload, rule) must get exactly one post.
+The events arrive at `--rate` per second of wall-clock time (1000 by
+default; 0: all at once) and go through the real `RejectionHandler` into an
+in-memory list (`--sink memory`, the default) or the real outbox on SQLite
+(`--sink outbox`); the notification groups live in a SQLite file (`--store
+file`, the default) or in memory. Their recorded times are 30 ms apart, so the
+whole burst lies within one grouping window: every (workload, rule) must get
+exactly one post. When no event waits, the consumer runs the handler's
+budgeted `flush`, as the app's timer would.
 
 Reported:
 

@@ -17,6 +17,12 @@ its workload instead. Every step that fails for one record is logged and
 skipped, so one bad record never costs the others their message; a
 `TemporaryError` (the API server is away) goes back to the caller to retry.
 
+Two things keep a burst from piling up. Owner chains are cached for half a
+minute (`OwnerCache`), since a controller repeats the same rejection every few
+seconds. And a rejection that already waited longer than `fix_budget` is
+posted with its explanation at once, while its fix is proven afterwards, one
+per turn of the event loop, and added to the message.
+
 The time from receiving a payload to handing its outcome on is measured
 (`Latencies`, and the `policybot_latency_seconds` histogram when metrics are
 given): that is the delay a team sees before Slack has the message.
@@ -24,6 +30,7 @@ given): that is the delay a team sees before Slack has the message.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import time
@@ -33,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot import health
-from bot.errors import PermanentError
+from bot.errors import PermanentError, PolicybotError
 from bot.intake import parse, resolving, violations
 from bot.intake.resolving import OwnerLookup
 from bot.intake.teams import Ownership, Registry
@@ -174,6 +181,7 @@ class RejectionHandler:
         self.latencies = Latencies()
         self.owner_cache = OwnerCache()
         self.fix_budget = FIX_BUDGET_SECONDS
+        self._fixer: asyncio.Task[None] | None = None
 
     async def handle(
         self,
@@ -211,6 +219,7 @@ class RejectionHandler:
         if admission is not None:
             handled.resolved += await self._admit(admission, at=at)
             self._observe(received, outcome="resolved")
+        self._complete_fixes_soon()
         return handled
 
     async def flush(self, *, force: bool = False, budget: float = FIX_BUDGET_SECONDS) -> int:
@@ -230,6 +239,22 @@ class RejectionHandler:
         fixed = await self.notifier.complete_fixes(at=at, budget=budget)
         left = max(0.0, budget - (time.perf_counter() - started))
         return fixed + await self.notifier.flush(at=at, budget=left)
+
+    def _complete_fixes_soon(self) -> None:
+        """Start working off fixes left out under load, unless that is under way."""
+        if self.notifier.fixes_pending and (self._fixer is None or self._fixer.done()):
+            self._fixer = asyncio.get_running_loop().create_task(self._complete_fixes())
+
+    async def _complete_fixes(self) -> None:
+        # One fix per turn of the event loop, so that arriving rejections
+        # wait for one fix at most, never for the whole backlog.
+        while self.notifier.fixes_pending:
+            await asyncio.sleep(0)
+            try:
+                await self.notifier.complete_fixes(at=self.clock(), limit=1)
+            except PolicybotError as error:
+                logger.warning("Could not add the fixes left out under load: %s", error)
+                return
 
     async def _handle_record(
         self,

@@ -120,19 +120,24 @@ class Notifier:
         await self._attach(group, message)
         return "posted"
 
-    async def complete_fixes(self, *, at: datetime.datetime, budget: float | None = None) -> int:
+    async def complete_fixes(
+        self, *, at: datetime.datetime, budget: float | None = None, limit: int | None = None
+    ) -> int:
         """Work out the fixes left out under load, and update their messages.
 
         Args:
             at: now, for the update interval.
             budget: seconds to spend at most (one fix may overrun it); None
-                for all of them.
+                for no limit.
+            limit: how many fixes at most; None for no limit.
 
         Returns how many messages got their fix.
         """
         deadline = None if budget is None else time.perf_counter() + budget
         done = 0
         while self._unfixed and (deadline is None or time.perf_counter() < deadline):
+            if limit is not None and done >= limit:
+                break
             key, compose = self._unfixed.popitem(last=False)
             group = self.grouper.store.get_group(key)
             if group is None or group.resolved_at is not None:

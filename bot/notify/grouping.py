@@ -27,6 +27,7 @@ keeps updating the messages it posted before.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ class GroupKey:
     def workload(self) -> str:
         return workload_id(self.kind, self.namespace, self.name)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """A short stable id for buttons and outbox keys (Slack values are limited)."""
         text = "\x1f".join((self.workload, self.policy or "", self.rule or ""))

@@ -229,7 +229,7 @@ def resolved(notice: Notice, seen: Seen) -> Message:
         _context([_seen_line(seen)]),
     ]
     text = f"Resolved: {notice.workload} was admitted; {_rule_name(notice)} is satisfied."
-    return Message(_clip(text, FALLBACK_LIMIT), blocks)
+    return Message(_clip(escape(text), FALLBACK_LIMIT), blocks)
 
 
 def no_fix_note(reason: str, *, policy: str | None = None) -> str:
@@ -436,7 +436,7 @@ def _references(notice: Notice) -> str:
 
 def _fallback(notice: Notice, heading: str) -> str:
     text = f"{heading}: {notice.workload} violates {_rule_name(notice)}. {notice.title}"
-    return _clip(text, FALLBACK_LIMIT)
+    return _clip(escape(text), FALLBACK_LIMIT)
 
 
 def _rule_phrase(notice: Notice) -> str:

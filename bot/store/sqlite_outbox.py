@@ -135,7 +135,8 @@ class SQLiteOutboxStore(SQLiteStore):
                 if item.kind is ItemKind.POST and item.key is not None:
                     self._put_message(item, item_id=cursor.lastrowid)
             if ids:
-                self._db.execute("UPDATE outbox_items SET grp = ? WHERE grp = 0", (ids[0],))
+                # Only the first row was inserted before its own id was known.
+                self._db.execute("UPDATE outbox_items SET grp = ? WHERE id = ?", (ids[0], ids[0]))
 
             # The message's shape and the files that now hang off it.
             for key, count in (parts or {}).items():

@@ -255,3 +255,16 @@ async def test_backlogged_rejection_gets_its_fix_later(
 
     fixed = json.dumps([u.blocks for u in sink.updates()])
     assert fixed.count("*Exact fix*") == 2
+
+
+async def test_left_out_fixes_follow_in_the_background(
+    handler: RejectionHandler, sink: RecordingSink
+) -> None:
+    handler.fix_budget = 0.0
+
+    await handler.handle(failed_create(), involved=INVOLVED, at=T0, received=0.0)
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+    assert handler.notifier.fixes_pending == 0
+    assert json.dumps([u.blocks for u in sink.updates()]).count("*Exact fix*") == 2
