@@ -83,13 +83,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH",
         help="Kyverno policy files or directories (default: the bundled baseline)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["kyverno", "gatekeeper", "psa", "vap", "webhook"],
+        help="who produced the text, for messages that do not name their engine",
+    )
     parser.add_argument("--output", choices=["text", "json"], default="text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     text = read_text(args.text)
-    records = intake.parse(text)
+    records = intake.parse(text, engine_hint=args.engine)
     logger.info("Explaining %d rejection records.", len(records))
 
     policy_paths = args.policies or [checking.bundled_policy_dir()]

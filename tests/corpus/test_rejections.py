@@ -11,12 +11,14 @@ only for text that names no engine.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.cli.main import main
 from bot.intake import ENGINES, Record, parse
 from tests.corpus.conftest import SHARED
 
@@ -117,3 +119,53 @@ def test_corpus_holds_the_documented_samples():
 
     assert len(SAMPLES) == 183
     assert len(WITH_EXPECTED) == 111
+
+
+def _through_cli(sample: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    payload = _payload(sample)
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    args = ["explain", text, "--output", "json"]
+    if sample["engine"] in ENGINES:
+        args += ["--engine", sample["engine"]]
+
+    code = main(args)
+
+    assert code == 0
+    return dict(json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize("sample", _params(WITH_EXPECTED))
+def test_explain_command_reports_expected_violations(sample, capsys):
+    """`policybot explain --output json` reports each expected violation as the corpus says."""
+    report = _through_cli(sample, capsys)
+
+    expected = {
+        (
+            m["engine"],
+            m["action"],
+            m["resource"]["kind"],
+            m["resource"]["namespace"],
+            m["resource"]["name"],
+            v["policy"],
+            v["rule"],
+            v["path"],
+        )
+        for m in (
+            sample["expected"] if isinstance(sample["expected"], list) else [sample["expected"]]
+        )
+        for v in m["violations"]
+    }
+    actual = {
+        (
+            v["engine"],
+            v["action"],
+            v["resource"]["kind"],
+            v["resource"]["namespace"],
+            v["resource"]["name"],
+            v["policy"],
+            v["rule"],
+            v["path"],
+        )
+        for v in report["violations"]
+    }
+    assert actual == expected
