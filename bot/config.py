@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot import errors
 from bot.errors import InputError
 from bot.intake import teams as registries
 
@@ -166,7 +167,7 @@ class TeamsConfig(_Section):
                 registries.RegistryFile(default_team=self.default_team or "", teams=self.teams)
             except pydantic.ValidationError as error:
                 first = error.errors(include_url=False)[0]
-                where = f"{_field_path(first['loc'])}: " if first["loc"] else ""
+                where = f"{errors.field_path(first['loc'])}: " if first["loc"] else ""
                 raise ValueError(f"{where}{_describe(first)}") from None
         return self
 
@@ -353,7 +354,7 @@ def load(path: str | Path) -> Config:
     except OSError as error:
         raise ConfigError(f"cannot read: {error.strerror or error}", source=source) from None
     except yaml.YAMLError as error:
-        raise ConfigError(_describe_yaml_error(error), source=source) from None
+        raise ConfigError(errors.describe_yaml_error(error), source=source) from None
     if data is None:
         raise ConfigError("the file is empty; see docs/configuration.md", source=source)
     return from_data(data, source=source, base_dir=Path(path).resolve().parent)
@@ -369,7 +370,7 @@ def from_data(data: Any, *, source: str = "config", base_dir: Path | None = None
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except pydantic.ValidationError as error:
         problems = [
-            (_field_path(p["loc"]), _describe(p))
+            (errors.field_path(p["loc"]), _describe(p))
             for p in error.errors(include_url=False, include_context=True)
         ]
         (field, problem), *rest = problems
@@ -397,24 +398,6 @@ def _describe(problem: Mapping[str, Any]) -> str:
     if kind == "literal_error":
         return f"must be {problem['ctx']['expected']}, got {problem['input']!r}"
     return f"{problem['msg'][:1].lower()}{problem['msg'][1:]}, got {problem['input']!r}"
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    rendered = ""
-    for part in loc:
-        if isinstance(part, int):
-            rendered += f"[{part}]"
-        else:
-            rendered += f".{part}" if rendered else part
-    return rendered or "(top level)"
-
-
-def _describe_yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return f"not valid YAML: {problem}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
 
 
 # -- secrets -------------------------------------------------------------------

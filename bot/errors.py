@@ -59,3 +59,23 @@ class InputError(PermanentError):
             parts.append(self.field)
         parts.append(self.problem)
         return ": ".join(parts)
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """A validation error's location as people write it: `teams[2].channel`."""
+    rendered = ""
+    for part in location:
+        if isinstance(part, int):
+            rendered += f"[{part}]"
+        else:
+            rendered += f".{part}" if rendered else part
+    return rendered or "(top level)"
+
+
+def describe_yaml_error(error: Exception) -> str:
+    """A YAML parser error as one line with its position, without the parser's dump."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    if mark is None:
+        return f"not valid YAML: {problem}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"

@@ -10,12 +10,13 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources as package_resources
 from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError
-from bot.policy import engine, manifests, policies
+from bot.policy import celpolicies, documents, engine, manifests, policies
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
 
@@ -54,15 +55,36 @@ def bundled_policy_dir() -> Path:
     return Path(str(package_resources.files("knowledge").joinpath("policies")))
 
 
-def run(args: argparse.Namespace) -> int:
-    policy_paths = args.policies or [bundled_policy_dir()]
-    loaded = policies.load_policies(policy_paths)
-    if not loaded:
+@dataclass(frozen=True)
+class PolicySet:
+    kyverno: tuple[policies.Policy, ...]
+    cel: tuple[celpolicies.CelPolicy, ...] = ()
+
+
+def load_policy_set(paths: Sequence[str | Path] | None, *, required: bool = True) -> PolicySet:
+    """Kyverno policies, ValidatingPolicies and VAPs below the paths (default: bundled)."""
+    chosen = list(paths or [bundled_policy_dir()])
+    docs = list(documents.load_documents(chosen))
+    found = PolicySet(
+        kyverno=tuple(
+            policies.from_document(d) for d in docs if policies.is_kyverno_policy(d.content)
+        ),
+        cel=tuple(celpolicies.from_documents(docs)),
+    )
+    if required and not found.kyverno and not found.cel:
         raise InputError(
-            "no Kyverno ClusterPolicy or Policy found", source=", ".join(map(str, policy_paths))
+            "no Kyverno ClusterPolicy, Policy, ValidatingPolicy or ValidatingAdmissionPolicy found",
+            source=", ".join(map(str, chosen)),
         )
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_policy_set(args.policies)
     objects = manifests.load_manifests(args.paths)
-    results = check(loaded, [m.content for m in objects], operation=args.operation)
+    results = check(
+        loaded.kyverno, [m.content for m in objects], operation=args.operation, cel=loaded.cel
+    )
     if args.output == "json":
         print(json.dumps(to_json(results, resource_count=len(objects)), indent=2))
     else:
@@ -76,12 +98,15 @@ def check(
     objects: Sequence[dict[str, Any]],
     *,
     operation: str = "CREATE",
+    cel: Sequence[celpolicies.CelPolicy] = (),
 ) -> list[RuleResult]:
     results: list[RuleResult] = []
     for obj in objects:
         old = obj if operation == "UPDATE" else None
         request = AdmissionRequest(object=obj, operation=operation, old_object=old)
         results.extend(engine.evaluate_all(loaded, request))
+        if cel:
+            results.extend(celpolicies.evaluate_all(cel, request))
     return results
 
 

@@ -97,12 +97,7 @@ def run(args: argparse.Namespace) -> int:
     records = intake.parse(text, engine_hint=args.engine)
     logger.info("Explaining %d rejection records.", len(records))
 
-    policy_paths = args.policies or [checking.bundled_policy_dir()]
-    loaded = policies.load_policies(policy_paths)
-    if args.policies and not loaded:
-        raise InputError(
-            "no Kyverno ClusterPolicy or Policy found", source=", ".join(map(str, policy_paths))
-        )
+    loaded = list(checking.load_policy_set(args.policies, required=bool(args.policies)).kyverno)
     explainer = Explainer(load_catalog(), {policy.name: policy for policy in loaded})
     explained = [
         (record, violation, explain(violation, explainer))

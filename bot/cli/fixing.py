@@ -18,7 +18,7 @@ from bot.cli import checking
 from bot.errors import InputError
 from bot.knowledge import catalog as knowledge_catalog
 from bot.knowledge.explaining import Explainer
-from bot.policy import documents, manifests, policies, resources
+from bot.policy import documents, manifests, resources
 from bot.policy.fixes import combining, diffs, rewriting, synthesis
 from bot.policy.fixes.patches import PatchOp
 
@@ -57,12 +57,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     if args.write and "-" in args.paths:
         raise InputError("--write cannot rewrite standard input; pass file paths")
-    policy_paths = args.policies or [checking.bundled_policy_dir()]
-    loaded = policies.load_policies(policy_paths)
-    if not loaded:
-        raise InputError(
-            "no Kyverno ClusterPolicy or Policy found", source=", ".join(map(str, policy_paths))
-        )
+    loaded = list(checking.load_policy_set(args.policies).kyverno)
     explainer = Explainer(
         knowledge_catalog.load_catalog(
             knowledge_catalog.bundled_explanation_paths() + list(args.explanations or [])

@@ -37,6 +37,7 @@ import pydantic
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from bot import errors
 from bot.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -213,7 +214,7 @@ class Registry:
         except OSError as error:
             raise TeamsError(f"cannot read: {error.strerror or error}", source=source) from None
         except yaml.YAMLError as error:
-            raise TeamsError(_describe_yaml_error(error), source=source) from None
+            raise TeamsError(errors.describe_yaml_error(error), source=source) from None
         return cls.from_data(data, source=source)
 
     @classmethod
@@ -226,8 +227,8 @@ class Registry:
             raise TeamsError(
                 first["msg"],
                 source=source,
-                field=_field_path(first["loc"]),
-                more=[f"{source}: {_field_path(p['loc'])}: {p['msg']}" for p in rest],
+                field=errors.field_path(first["loc"]),
+                more=[f"{source}: {errors.field_path(p['loc'])}: {p['msg']}" for p in rest],
             ) from None
 
     def __iter__(self) -> Iterator[Team]:
@@ -283,22 +284,3 @@ def _places(
         yield f"{what} label", metadata.get("labels") or {}
         template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
         yield f"{what} template label", template.get("labels") or {}
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as people write it: `teams[2].channel`."""
-    rendered = ""
-    for part in loc:
-        if isinstance(part, int):
-            rendered += f"[{part}]"
-        else:
-            rendered += f".{part}" if rendered else part
-    return rendered or "(top level)"
-
-
-def _describe_yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return f"not valid YAML: {problem}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"

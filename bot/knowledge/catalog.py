@@ -18,6 +18,7 @@ from typing import Any
 import pydantic
 import yaml
 
+from bot import errors
 from bot.errors import InputError
 from bot.knowledge import entries
 
@@ -154,7 +155,7 @@ def _parse(path: Path, *, source: str) -> entries.ExplanationsFile:
     except OSError as error:
         raise KnowledgeError(f"cannot read: {error.strerror or error}", source=source) from None
     except yaml.YAMLError as error:
-        raise KnowledgeError(_describe_yaml_error(error), source=source) from None
+        raise KnowledgeError(errors.describe_yaml_error(error), source=source) from None
 
     # Validate: every schema violation becomes one `file: field: problem` line.
     try:
@@ -165,8 +166,8 @@ def _parse(path: Path, *, source: str) -> entries.ExplanationsFile:
         raise KnowledgeError(
             first["msg"],
             source=source,
-            field=_field_path(first["loc"]),
-            more=[f"{source}: {_field_path(p['loc'])}: {p['msg']}" for p in rest],
+            field=errors.field_path(first["loc"]),
+            more=[f"{source}: {errors.field_path(p['loc'])}: {p['msg']}" for p in rest],
         ) from None
 
 
@@ -191,25 +192,6 @@ def _merge(
             )
         into[key] = explanation
         origins[key] = where
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    """Render a pydantic location as people write it: `entries[3].fix.snippet`."""
-    rendered = ""
-    for part in loc:
-        if isinstance(part, int):
-            rendered += f"[{part}]"
-        else:
-            rendered += f".{part}" if rendered else part
-    return rendered or "(top level)"
-
-
-def _describe_yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return f"not valid YAML: {problem}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
 
 
 def _display(path: Path) -> str:

@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InputError
-from bot.policy import cel, documents
+from bot.policy import documents
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import Action, RuleResult
+
+if TYPE_CHECKING:
+    from bot.policy import cel
+
+# NB: the CEL runtime is imported only when a CEL policy is evaluated: loading
+# it costs more than checking a file against pattern policies.
 
 VPOL_KINDS = frozenset({"ValidatingPolicy", "NamespacedValidatingPolicy"})
 VPOL_GROUP = "policies.kyverno.io/"
@@ -102,6 +108,8 @@ def evaluate(
     lookups: cel.Lookups | None = None,
     params: Any = None,
 ) -> list[RuleResult]:
+    from bot.policy import cel
+
     outcomes: list[cel.CelOutcome] = []
     if policy.kind == VAP_KIND:
         for binding in policy.bindings or (None,):

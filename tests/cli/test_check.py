@@ -136,4 +136,23 @@ def test_directory_without_policies_exits_two(tmp_path, capsys):
     code = main(["check", str(manifest), "--policies", str(manifest)])
 
     assert code == 2
-    assert "no Kyverno ClusterPolicy or Policy found" in capsys.readouterr().err
+    assert "no Kyverno ClusterPolicy, Policy, ValidatingPolicy or ValidatingAdmissionPolicy" in capsys.readouterr().err
+
+
+def test_validating_policy_is_checked_too(tmp_path, capsys):
+    """CEL ValidatingPolicies given with --policies judge manifests like Kyverno policies."""
+    path = tmp_path / "pod.yaml"
+    path.write_text(COMPLIANT_POD.replace("spec:\n", "spec:\n  hostNetwork: true\n", 1))
+
+    code, report = run_json(
+        capsys, str(path), "--policies", str(ROOT / "tests/fixtures/no-host-network-vpol.yaml")
+    )
+
+    [result] = report["results"]
+    assert code == 1
+    assert (result["policy"], result["status"], result["action"]) == (
+        "no-host-network",
+        "fail",
+        "enforce",
+    )
+    assert "node's network" in result["message"]
