@@ -6,6 +6,12 @@ a large repository, and how long one `policybot check FILE` takes from a cold
 interpreter. Checkov is the tool teams would otherwise reach for, so it is run
 on the same generated manifests for scale.
 
+Pattern rules are only one kind of work: the policy sets in
+benchmarks/policies/ time deny rules (JMESPath, context entries,
+preconditions), foreach loops, `validate.cel` rules and a Kyverno
+ValidatingPolicy on the same objects, each set on its own, and count the
+statuses of every rule so that a rule which only errors cannot pass for fast.
+
 The engine figures are measured in-process (policies and manifests loaded
 once, `check` timed alone); the CLI figures are wall times of subprocesses and
 so include interpreter start and YAML parsing. Checkov lives in its own venv
@@ -26,16 +32,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 # The generator beside this script: `python benchmarks/throughput.py` puts
 # benchmarks/ first on sys.path.
 import manifests as generator
 
 from bot.cli import checking
-from bot.policy import manifests, policies
+from bot.policy import celpolicies, manifests, policies
+from bot.policy.cel import vpol
+from bot.policy.requests import AdmissionRequest
+from bot.policy.results import RuleResult
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -44,6 +55,13 @@ LATENCY_EXAMPLE = ROOT / "examples" / "manifests" / "compliant-deployment.yaml"
 LATENCY_TARGET_S = 0.5
 RATIO_TARGET = 10.0
 SUBPROCESS_TIMEOUT_S = 600
+
+POLICY_SETS = HERE / "policies"
+BASELINE_SET = "pattern (bundled)"
+STATUSES = ("pass", "fail", "warn", "skip", "error")
+# Kyverno reports a `validate.cel` expression that errors as a failure, so
+# the status alone would hide a broken expression; its message gives it away.
+CEL_ERROR_MARKS = ("' resulted in error: ", "failed to evaluate celPreconditions")
 
 # Checkov must stay offline: no mapping or policy download, no upload, no
 # "new version available" lookup, no SCA scan, and no API key from the caller's
@@ -77,6 +95,33 @@ class EngineFigures:
     median_s: float
     best_s: float
     resources_per_s: float
+    evaluations_per_s: float
+    results_per_s: float
+
+
+@dataclass(frozen=True)
+class RuleSetFigures:
+    """One policy set timed like `EngineFigures`, with the statuses it gave."""
+
+    name: str
+    source: str
+    policies: int
+    rules: int
+    """Rules after autogen; for a ValidatingPolicy, its specs after autogen
+    (the one for Pods, the one for controllers, the one for CronJobs)."""
+    resources: int
+    evaluations: int
+    """rules x resources, as for the engine."""
+    results: int
+    statuses: Mapping[str, int]
+    rule_statuses: Mapping[str, Mapping[str, int]]
+    """Statuses by rule as written (`policy/rule`; autogen variants added in),
+    plus `cel-error` for validate.cel failures that were expression errors."""
+    problems: tuple[str, ...]
+    """Rules that gave no result at all, or an error: their timing means little."""
+    first_run_s: float
+    median_s: float
+    best_s: float
     evaluations_per_s: float
     results_per_s: float
 
@@ -135,6 +180,8 @@ class Report:
     kinds: Mapping[str, int]
     with_violations: int
     engine: EngineFigures
+    rule_sets: tuple[RuleSetFigures, ...]
+    """The bundled baseline again, then each set in benchmarks/policies/."""
     cli: CliFigures
     latency: LatencyFigures
     checkov: CheckovFigures | None
@@ -144,33 +191,38 @@ class Report:
     ratio_target: float
 
 
-def measure_engine(directory: Path, *, repeats: int) -> EngineFigures:
+def load_objects(directory: Path) -> tuple[list[dict[str, Any]], float]:
+    """The parsed manifest objects, and the seconds parsing took."""
+    started = time.perf_counter()
+    objects = [manifest.content for manifest in manifests.load_manifests([directory])]
+    return objects, time.perf_counter() - started
+
+
+class Timed(NamedTuple):
+    times: list[float]
+    found: list[RuleResult]
+    """What the last run returned."""
+
+
+def measure_engine(
+    objects: Sequence[dict[str, Any]], *, manifest_load_s: float, repeats: int
+) -> tuple[EngineFigures, Timed]:
+    """The engine figures, and the runs behind them for the baseline set."""
     started = time.perf_counter()
     loaded = policies.load_policies([checking.bundled_policy_dir()])
     policy_load_s = time.perf_counter() - started
 
-    started = time.perf_counter()
-    objects = [manifest.content for manifest in manifests.load_manifests([directory])]
-    manifest_load_s = time.perf_counter() - started
-
-    # The first run warms caches (compiled wildcards, parsed kinds); report it
-    # on its own and take the median of all runs as the figure.
-    times: list[float] = []
-    results = 0
-    for _ in range(repeats):
-        started = time.perf_counter()
-        results = len(checking.check(loaded, objects))
-        times.append(time.perf_counter() - started)
-
+    timed = time_runs(lambda: checking.check(loaded, objects), repeats=repeats)
+    times, found = timed
     rules = sum(len(policy.rules) for policy in loaded)
     evaluations = rules * len(objects)
     median = statistics.median(times)
-    return EngineFigures(
+    figures = EngineFigures(
         policies=len(loaded),
         rules=rules,
         resources=len(objects),
         evaluations=evaluations,
-        results=results,
+        results=len(found),
         policy_load_s=policy_load_s,
         manifest_load_s=manifest_load_s,
         first_run_s=times[0],
@@ -178,7 +230,150 @@ def measure_engine(directory: Path, *, repeats: int) -> EngineFigures:
         best_s=min(times),
         resources_per_s=len(objects) / median,
         evaluations_per_s=evaluations / median,
-        results_per_s=results / median,
+        results_per_s=len(found) / median,
+    )
+    return figures, timed
+
+
+def time_runs(check: Callable[[], list[RuleResult]], *, repeats: int) -> Timed:
+    """Wall times of `repeats` calls, and what the last call returned.
+
+    The first call warms caches (compiled wildcards and patterns, parsed
+    kinds, compiled CEL programs); callers report it on its own and take the
+    median of all calls as the figure.
+    """
+    times: list[float] = []
+    found: list[RuleResult] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        found = check()
+        times.append(time.perf_counter() - started)
+    return Timed(times, found)
+
+
+def measure_rule_sets(
+    objects: Sequence[dict[str, Any]], *, engine: EngineFigures, engine_runs: Timed, repeats: int
+) -> list[RuleSetFigures]:
+    """The baseline from the engine run, then each set of benchmarks/policies/.
+
+    cel.yaml holds both a ClusterPolicy and a ValidatingPolicy; each loader
+    takes only its own kind, so the two are timed apart.
+    """
+    baseline = policies.load_policies([checking.bundled_policy_dir()])
+    sets = [
+        _rule_set_figures(
+            BASELINE_SET,
+            checking.bundled_policy_dir(),
+            policy_count=engine.policies,
+            rules=engine.rules,
+            written=_written_rules(baseline),
+            objects=objects,
+            timed=engine_runs,
+        )
+    ]
+    for name, filename in (("deny", "deny.yaml"), ("foreach", "foreach.yaml")):
+        sets.append(_measure_kyverno_set(name, POLICY_SETS / filename, objects, repeats=repeats))
+    cel_file = POLICY_SETS / "cel.yaml"
+    sets.append(_measure_kyverno_set("CEL ClusterPolicy", cel_file, objects, repeats=repeats))
+    sets.append(_measure_validating_policies(cel_file, objects, repeats=repeats))
+    return sets
+
+
+def _measure_kyverno_set(
+    name: str, path: Path, objects: Sequence[dict[str, Any]], *, repeats: int
+) -> RuleSetFigures:
+    loaded = policies.load_policies([path])
+    timed = time_runs(lambda: checking.check(loaded, objects), repeats=repeats)
+    return _rule_set_figures(
+        name,
+        path,
+        policy_count=len(loaded),
+        rules=sum(len(policy.rules) for policy in loaded),
+        written=_written_rules(loaded),
+        objects=objects,
+        timed=timed,
+    )
+
+
+def _measure_validating_policies(
+    path: Path, objects: Sequence[dict[str, Any]], *, repeats: int
+) -> RuleSetFigures:
+    loaded = [p for p in celpolicies.load([path]) if p.kind in celpolicies.VPOL_KINDS]
+
+    # Built per object as `checking.check` builds them, so both pay the same.
+    def check() -> list[RuleResult]:
+        return [
+            result
+            for obj in objects
+            for result in celpolicies.evaluate_all(
+                loaded, AdmissionRequest(object=obj, operation="CREATE")
+            )
+        ]
+
+    timed = time_runs(check, repeats=repeats)
+    specs = sum(1 + len(vpol.autogen_specs(policy.raw.get("spec") or {})) for policy in loaded)
+    return _rule_set_figures(
+        "ValidatingPolicy",
+        path,
+        policy_count=len(loaded),
+        rules=specs,
+        written=[policy.name for policy in loaded],
+        objects=objects,
+        timed=timed,
+    )
+
+
+def _written_rules(loaded: Sequence[policies.Policy]) -> list[str]:
+    return list(dict.fromkeys(f"{p.name}/{r.base_name}" for p in loaded for r in p.rules))
+
+
+def _rule_set_figures(
+    name: str,
+    path: Path,
+    *,
+    policy_count: int,
+    rules: int,
+    written: Sequence[str],
+    objects: Sequence[dict[str, Any]],
+    timed: Timed,
+) -> RuleSetFigures:
+    times, found = timed
+
+    # Count by rule as written, so that a rule which never selected anything
+    # shows up with nothing rather than going missing.
+    by_rule: dict[str, Counter[str]] = {rule: Counter() for rule in written}
+    for result in found:
+        key = f"{result.policy}/{result.base_rule}" if result.base_rule else result.policy
+        status = result.status
+        if status == "fail" and any(mark in result.message for mark in CEL_ERROR_MARKS):
+            status = "cel-error"
+        by_rule.setdefault(key, Counter())[status] += 1
+
+    problems = []
+    for rule, counts in by_rule.items():
+        if not counts:
+            problems.append(f"{rule}: no result")
+        elif counts["error"] or counts["cel-error"]:
+            problems.append(f"{rule}: {counts['error'] + counts['cel-error']} errors")
+
+    evaluations = rules * len(objects)
+    median = statistics.median(times)
+    return RuleSetFigures(
+        name=name,
+        source=_shown(path),
+        policies=policy_count,
+        rules=rules,
+        resources=len(objects),
+        evaluations=evaluations,
+        results=len(found),
+        statuses={s: sum(c[s] for c in by_rule.values()) for s in (*STATUSES, "cel-error")},
+        rule_statuses={rule: dict(counts) for rule, counts in by_rule.items()},
+        problems=tuple(problems),
+        first_run_s=times[0],
+        median_s=median,
+        best_s=min(times),
+        evaluations_per_s=evaluations / median,
+        results_per_s=len(found) / median,
     )
 
 
@@ -435,6 +630,62 @@ def render_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def render_rule_sets(sets: Sequence[RuleSetFigures]) -> str:
+    """The policy sets side by side, then the statuses of every rule in them."""
+    first = sets[0]
+    header = [
+        f"policy sets, each timed in-process on the same {first.resources:,} objects, "
+        "median of the runs",
+        "rule evaluations = rules x resources; a ValidatingPolicy counts its specs "
+        "after autogen as rules",
+    ]
+    rows = [
+        ("set", "policies", "rules", "evaluations", "median s", "evals/s", "results", "results/s")
+    ]
+    rows += [
+        (
+            figures.name,
+            str(figures.policies),
+            str(figures.rules),
+            f"{figures.evaluations:,}",
+            f"{figures.median_s:.3f}",
+            f"{figures.evaluations_per_s:,.0f}",
+            f"{figures.results:,}",
+            f"{figures.results_per_s:,.0f}",
+        )
+        for figures in sets
+    ]
+    lines = [*header, *_aligned(rows), ""]
+
+    # Every rule as written, autogen variants added in: a rule that errors or
+    # never selects anything would make its set look faster than it is.
+    statuses = [*STATUSES, "cel-error"]
+    rows = [("set / rule as written", *statuses)]
+    for figures in sets:
+        rows.append((f"{figures.name} ({figures.source})", *("" for _ in statuses)))
+        rows.append(("  all rules", *(f"{figures.statuses[s]:,}" for s in statuses)))
+        for rule, counts in figures.rule_statuses.items():
+            rows.append((f"  {rule}", *(f"{counts.get(s, 0):,}" for s in statuses)))
+    lines += _aligned(rows)
+    problems = [f"  {f.name}: {problem}" for f in sets for problem in f.problems]
+    if problems:
+        lines += ["", "PROBLEMS: these rules did not evaluate cleanly:", *problems]
+    else:
+        lines += ["", "every rule gave results, none of them an error"]
+    return "\n".join(lines)
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """The first column left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
+
+
 def _shown(path: Path) -> str:
     """A path relative to the repository when it is inside it, for the report."""
     try:
@@ -478,6 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(asdict(report), indent=2))
     else:
         print(render_table(report))
+        print()
+        print(render_rule_sets(report.rule_sets))
     return 0
 
 
@@ -492,8 +745,18 @@ def run(args: argparse.Namespace, *, work: Path) -> Report:
     )
     _say(f"wrote {written.objects} objects in {len(written.files)} files to {target}")
 
+    objects, manifest_load_s = load_objects(target)
     _say(f"engine: {args.repeats} in-process runs")
-    engine = measure_engine(target, repeats=args.repeats)
+    engine, engine_runs = measure_engine(
+        objects, manifest_load_s=manifest_load_s, repeats=args.repeats
+    )
+    _say(f"policy sets: {args.repeats} in-process runs each, from {_shown(POLICY_SETS)}")
+    rule_sets = measure_rule_sets(
+        objects, engine=engine, engine_runs=engine_runs, repeats=args.repeats
+    )
+    for figures in rule_sets:
+        for problem in figures.problems:
+            _say(f"policy set {figures.name}: {problem}")
     _say(f"CLI: {args.cli_runs} runs of policybot check on the directory")
     cli = measure_cli(target, runs=args.cli_runs, engine=engine)
 
@@ -532,6 +795,7 @@ def run(args: argparse.Namespace, *, work: Path) -> Report:
         kinds=written.kinds,
         with_violations=written.with_violations,
         engine=engine,
+        rule_sets=tuple(rule_sets),
         cli=cli,
         latency=latency,
         checkov=checkov,
