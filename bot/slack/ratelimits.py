@@ -112,6 +112,8 @@ class RateLimits:
 
     def _trimmed(self, method: str, now: float) -> collections.deque[float]:
         recent = self._recent[method]
-        while recent and recent[0] <= now - WINDOW_SECONDS:
+        # NB: the same expression as the wait above; `now - WINDOW` rounds
+        # differently and could keep a call the wait already counts as expired.
+        while recent and recent[0] + WINDOW_SECONDS <= now:
             recent.popleft()
         return recent

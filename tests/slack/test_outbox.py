@@ -658,3 +658,22 @@ def _epoch() -> Any:
     import datetime
 
     return datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)
+
+
+def test_window_edge_does_not_let_extra_calls_through():
+    """A call counted as expired by the wait is also dropped from the window."""
+    from bot.slack.ratelimits import RateLimits
+
+    start = 1014.7105742562832  # a value where `start + 60 - 60` rounds below start
+    now = [start]
+    limits = RateLimits(clock=lambda: now[0])
+    for _ in range(50):
+        limits.note_call("chat.update")
+    now[0] = start + 60.0
+    waits = []
+    for _ in range(51):
+        waits.append(limits.wait_time("chat.update"))
+        limits.note_call("chat.update")
+
+    assert waits[:50] == [0.0] * 50
+    assert waits[50] > 0
