@@ -180,7 +180,10 @@ class Bot:
 
         # Slack's requests: the slash command and the buttons.
         judge = slack_app.Judge(
-            policies=kyverno, cel_policies=cel, catalog=knowledge.explainer.catalog
+            policies=kyverno,
+            cel_policies=cel,
+            catalog=knowledge.explainer.catalog,
+            resolver=kube.ClusterContextResolver(api),
         )
         listeners = slack_app.Listeners(
             command=config.slack.command,

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from bot.errors import PolicybotError
 from bot.policy import variables
 from bot.policy.requests import AdmissionRequest
 
@@ -30,7 +31,11 @@ CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 class ContextResolver(Protocol):
-    """Reads cluster data for `configMap` and `apiCall` context entries."""
+    """Reads cluster data for `configMap` and `apiCall` context entries.
+
+    Either method may raise a `bot.errors.PolicybotError`; the entry then
+    fails, and so does every rule expression that uses it.
+    """
 
     def config_map(self, name: str, namespace: str) -> Mapping[str, Any] | None: ...
 
@@ -159,7 +164,12 @@ class EvaluationContext:
                 continue
             try:
                 value = self._load_entry(entry, resolver)
-            except (ContextError, variables.SubstitutionError, jmespath.JMESPathError) as error:
+            except (
+                ContextError,
+                variables.SubstitutionError,
+                jmespath.JMESPathError,
+                PolicybotError,  # the resolver's: RBAC, a lost connection, ...
+            ) as error:
                 self._failed[name] = f"failed to load context entry {name}: {error}"
                 continue
             if value is _UNSET:

@@ -56,6 +56,7 @@ from bot.knowledge.explaining import Explained, Explainer
 from bot.notify import notices
 from bot.policy import celpolicies, documents, engine
 from bot.policy.celpolicies import CelPolicy
+from bot.policy.contexts import ContextResolver
 from bot.policy.fixes import diffs, synthesis
 from bot.policy.policies import Policy
 from bot.policy.requests import AdmissionRequest
@@ -136,7 +137,9 @@ def parse_object_name(text: str) -> ObjectName:
 class Judge:
     """Evaluates manifests and explains rules, with the configured policies.
 
-    Pure and synchronous; the listeners run it in a worker thread.
+    Synchronous; the listeners run it in a worker thread. With a `resolver`,
+    `configMap` and `apiCall` context entries read the cluster (blocking);
+    without one they stay unset, as in the Kyverno CLI.
     """
 
     def __init__(
@@ -145,8 +148,10 @@ class Judge:
         policies: Sequence[Policy],
         cel_policies: Sequence[CelPolicy] = (),
         catalog: Catalog,
+        resolver: ContextResolver | None = None,
     ) -> None:
         self.policies = list(policies)
+        self.inputs = engine.Inputs(resolver=resolver) if resolver is not None else engine.NO_INPUTS
         self.cel_policies = list(cel_policies)
         self.catalog = catalog
         self.explainer = Explainer(catalog, {policy.name: policy for policy in self.policies})
@@ -158,7 +163,7 @@ class Judge:
     def check(self, manifest: Mapping[str, Any], *, subject: str) -> texts.Verdict:
         """Every rule the manifest fails, each with its explanation and fix."""
         request = AdmissionRequest(object=dict(manifest))
-        kyverno = engine.evaluate_all(self.policies, request)
+        kyverno = engine.evaluate_all(self.policies, request, self.inputs)
         cel = celpolicies.evaluate_all(self.cel_policies, request)
         findings = []
         for result in [*kyverno, *cel]:
@@ -166,7 +171,9 @@ class Judge:
                 continue
             fix = None
             if result in kyverno and result.status in ("fail", "warn"):
-                fix = synthesis.synthesize(result, request, self.policies, before=kyverno)
+                fix = synthesis.synthesize(
+                    result, request, self.policies, before=kyverno, inputs=self.inputs
+                )
             findings.append(self._finding(result, fix, manifest))
         passed = sum(1 for r in [*kyverno, *cel] if r.status == "pass")
         return texts.Verdict(subject=subject, findings=tuple(findings), passed=passed)

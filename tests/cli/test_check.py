@@ -136,7 +136,7 @@ def test_directory_without_policies_exits_two(tmp_path, capsys):
     code = main(["check", str(manifest), "--policies", str(manifest)])
 
     assert code == 2
-    assert "no Kyverno ClusterPolicy, Policy, ValidatingPolicy or ValidatingAdmissionPolicy" in capsys.readouterr().err
+    assert "no Kyverno ClusterPolicy, Policy, ValidatingPolicy" in capsys.readouterr().err
 
 
 def test_validating_policy_is_checked_too(tmp_path, capsys):

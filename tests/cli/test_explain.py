@@ -139,7 +139,7 @@ def test_unreachable_webhook_becomes_a_note(capsys):
         (["   "], None, "the rejection text is empty"),
         ([], "", "the rejection text is empty"),
         (["x", "--manifest", "/no/such/file.yaml"], None, "no such file"),
-        (["x", "--policies", str(ROOT / "docs")], None, "no Kyverno ClusterPolicy, Policy, ValidatingPolicy"),
+        (["x", "--policies", str(ROOT / "docs")], None, "no Kyverno ClusterPolicy, Policy"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_two(capsys, monkeypatch, args, stdin, message):
