@@ -439,7 +439,8 @@ def _quote(text: str) -> str:
 def _diff(diff: str) -> str:
     body = diff.rstrip()
     if len(body) > DIFF_LIMIT:
-        body = body[:DIFF_LIMIT].rsplit("\n", 1)[0] + "\n… (cut; run `policybot fix` for all of it)"
+        cut = body[:DIFF_LIMIT].rsplit("\n", 1)[0]
+        body = cut + "\n… (cut; run `policybot fix` for all of it)"
     return _code(body)
 
 
