@@ -3,8 +3,10 @@
 For every resource the corpus expects to fail a rule (and our engine agrees),
 synthesize the fix and count it `exact`, `guided` or `none`, grouped by the
 kind of rule: pattern / anyPattern / podSecurity (foreach patterns included),
-deny, and CEL. Every exact fix is checked again independently: applied, then
-all of the suite's policies evaluated, to count fixes that break another rule.
+deny, and CEL, where Kyverno rules with `validate.cel` and ValidatingPolicies
+are counted apart. Every exact fix is checked again independently: applied,
+then all of the suite's policies evaluated, to count fixes that break another
+rule.
 
     python benchmarks/fix_rate.py [CORPUS_DIR] [--list guided|none]
 """
@@ -20,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.kyvernotest import running, suites
-from bot.policy import engine, resources
-from bot.policy.fixes import synthesis
+from bot.policy import celpolicies, engine, resources
+from bot.policy.fixes import cel_fixes, synthesis
 from bot.policy.policies import Rule
 
+VPOL_GROUP = "CEL (ValidatingPolicy)"
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpus/kyverno-policies"
 
 
@@ -33,6 +36,8 @@ def rule_group(rule: Rule | None) -> str:
         return "CEL (validate.cel)"
     if "deny" in validate or _foreach_has(validate.get("foreach"), "deny"):
         return "deny"
+    if "foreach" in validate:
+        return "foreach pattern"
     return "pattern / anyPattern / podSecurity"
 
 
@@ -66,6 +71,11 @@ def main() -> int:
             for e in suite.expectations
             if e.expected == "fail" and not e.rule_less
         }
+        wanted_rule_less = {
+            (e.policy, e.resource_name, e.kind)
+            for e in suite.expectations
+            if e.expected == "fail" and e.rule_less
+        }
         for policy in prepared.kyverno:
             for obj in prepared.objects:
                 ref = resources.ref_of(obj)
@@ -94,6 +104,33 @@ def main() -> int:
                             f"{args.list.upper()} {path.parent.parent.name} "
                             f"{policy.name}/{result.rule} {ref}: {fix.note}"
                         )
+        for cel_policy in prepared.cel_policies:
+            if cel_policy.kind not in celpolicies.VPOL_KINDS:
+                continue
+            for obj in prepared.objects:
+                ref = resources.ref_of(obj)
+                if (cel_policy.name, ref.name, ref.kind) not in wanted_rule_less:
+                    continue
+                request = prepared.request_for(cel_policy, obj)
+                found = celpolicies.evaluate(cel_policy, request, lookups=prepared.lookups)
+                if not any(r.status == "fail" for r in found):
+                    continue
+                started = time.perf_counter()
+                fixed = cel_fixes.fix_cel_policy(
+                    cel_policy, request, lookups=prepared.lookups, policies=prepared.cel_policies
+                )
+                seconds += time.perf_counter() - started
+                if fixed is None:
+                    continue
+                synthesized += 1
+                counts[VPOL_GROUP][fixed.status] += 1
+                if fixed.status == "exact" and fixed.fixed is not None:
+                    broken += _breaks_a_cel_policy(prepared, cel_policy, request, fixed)
+                if args.list and fixed.status == args.list:
+                    print(
+                        f"{args.list.upper()} {path.parent.parent.name} "
+                        f"{cel_policy.name} {ref}: {fixed.note}"
+                    )
 
     print(
         f"{synthesized} failing (resource, rule) pairs, synthesis {seconds:.2f}s "
@@ -108,6 +145,27 @@ def main() -> int:
             f"(guided {counter['guided']}, none {counter['none']})"
         )
     print(f"exact fixes that break another rule: {broken}")
+    return 0
+
+
+def _breaks_a_cel_policy(
+    prepared: running.PreparedSuite,
+    policy: celpolicies.CelPolicy,
+    request: Any,
+    fix: synthesis.Fix,
+) -> int:
+    """The same re-check for a ValidatingPolicy fix, over the suite's CEL policies."""
+    import dataclasses
+
+    patched = dataclasses.replace(request, object=dict(fix.fixed or {}))
+    for other in prepared.cel_policies:
+        before = celpolicies.evaluate(other, request, lookups=prepared.lookups)
+        after = celpolicies.evaluate(other, patched, lookups=prepared.lookups)
+        if other.name == policy.name and any(r.status != "pass" for r in after):
+            return 1
+        failing_before = any(r.status in ("fail", "error") for r in before)
+        if not failing_before and any(r.status in ("fail", "error") for r in after):
+            return 1
     return 0
 
 

@@ -48,6 +48,7 @@ from bot.slack.outbox import Outbox, new_web_client
 from bot.store.outbox import MessageRecord, NewItem, OutboxItem, OutboxStore
 from bot.store.sqlite_notifications import SQLiteNotificationGroups
 from bot.store.sqlite_outbox import SQLiteOutboxStore
+from handlers.checking import Judge
 from handlers.rejections import RejectionHandler
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class Bot:
             await self._start_audit_webhook(handler)
 
         # Slack's requests: the slash command and the buttons.
-        judge = slack_app.Judge(
+        judge = Judge(
             policies=kyverno,
             cel_policies=cel,
             catalog=knowledge.explainer.catalog,

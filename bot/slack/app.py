@@ -21,8 +21,10 @@ other requests). Answers to commands and buttons go to the request's
 being a member; a modal submission has no `response_url` of its own, so the
 command's is carried in the modal's private metadata.
 
-Texts come from `bot.slack.command_texts`; the evaluation itself is the
-`Judge`, which holds no Slack detail. `SlackConnection` runs the app in
+Texts come from `bot.slack.command_texts`, and the ways an answer travels
+from `bot.slack.replies`. The evaluation itself is a `Checker`
+(`handlers.checking.Judge`, injected by the wiring), which holds no Slack
+detail. `SlackConnection` runs the app in
 Socket Mode (the default: an outbound WebSocket, no ingress) or HTTP mode
 (bolt's aiohttp adapter behind an ingress; bolt verifies each request's
 signature and answers 401 to a forged one).
@@ -46,28 +48,17 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import health
 from bot.errors import InputError, PolicybotError, TemporaryError
-from bot.intake import parsing, resolving, teams as registries
-from bot.knowledge.catalog import Catalog
-from bot.knowledge.explaining import Explained, Explainer
-from bot.notify import notices
-from bot.policy import celpolicies, documents, engine
-from bot.policy.celpolicies import CelPolicy
-from bot.policy.contexts import ContextResolver
-from bot.policy.fixes import diffs, synthesis
-from bot.policy.policies import Policy
-from bot.policy.requests import AdmissionRequest
-from bot.policy.results import RuleResult
-from bot.slack import blocks, command_texts as texts, messages
+from bot.intake import resolving, teams as registries
+from bot.policy import documents
+from bot.slack import command_texts as texts, messages, replies
 from bot.slack.outbox import Outbox, Post
 from bot.store.notifications import NotificationGroup
 
 logger = logging.getLogger(__name__)
 
-FINDING_STATUSES = ("fail", "warn", "error")
 DEFAULT_EVENTS_PATH = "/slack/events"
 
 # The kinds `check` reads, by every name kubectl accepts for them.
@@ -92,6 +83,23 @@ class LiveObjects(Protocol):
     hidden, `TemporaryError` when the cluster does not answer."""
 
     async def read_object(self, *, kind: str, namespace: str, name: str) -> Mapping[str, Any]: ...
+
+
+class Checker(Protocol):
+    """Evaluates manifests and explains rules (`handlers.checking.Judge`).
+
+    Synchronous and possibly blocking; the listeners call it in a worker
+    thread.
+    """
+
+    @property
+    def policy_names(self) -> set[str]: ...
+
+    def check(self, manifest: Mapping[str, Any], *, subject: str) -> texts.Verdict: ...
+
+    def explain_rule(self, policy: str, rule: str | None) -> texts.Explanation | None: ...
+
+    def explain_text(self, text: str) -> list[texts.Explanation]: ...
 
 
 class GroupLookup(Protocol):
@@ -131,135 +139,7 @@ def parse_object_name(text: str) -> ObjectName:
     return ObjectName(kind, namespace, name)
 
 
-# -- the evaluation ------------------------------------------------------------
-
-
-class Judge:
-    """Evaluates manifests and explains rules, with the configured policies.
-
-    Synchronous; the listeners run it in a worker thread. With a `resolver`,
-    `configMap` and `apiCall` context entries read the cluster (blocking);
-    without one they stay unset, as in the Kyverno CLI.
-    """
-
-    def __init__(
-        self,
-        *,
-        policies: Sequence[Policy],
-        cel_policies: Sequence[CelPolicy] = (),
-        catalog: Catalog,
-        resolver: ContextResolver | None = None,
-    ) -> None:
-        self.policies = list(policies)
-        self.inputs = engine.Inputs(resolver=resolver) if resolver is not None else engine.NO_INPUTS
-        self.cel_policies = list(cel_policies)
-        self.catalog = catalog
-        self.explainer = Explainer(catalog, {policy.name: policy for policy in self.policies})
-
-    @property
-    def policy_names(self) -> set[str]:
-        return {p.name for p in self.policies} | {p.name for p in self.cel_policies}
-
-    def check(self, manifest: Mapping[str, Any], *, subject: str) -> texts.Verdict:
-        """Every rule the manifest fails, each with its explanation and fix."""
-        request = AdmissionRequest(object=dict(manifest))
-        kyverno = engine.evaluate_all(self.policies, request, self.inputs)
-        cel = celpolicies.evaluate_all(self.cel_policies, request)
-        findings = []
-        for result in [*kyverno, *cel]:
-            if result.status not in FINDING_STATUSES:
-                continue
-            fix = None
-            if result in kyverno and result.status in ("fail", "warn"):
-                fix = synthesis.synthesize(
-                    result, request, self.policies, before=kyverno, inputs=self.inputs
-                )
-            findings.append(self._finding(result, fix, manifest))
-        passed = sum(1 for r in [*kyverno, *cel] if r.status == "pass")
-        return texts.Verdict(subject=subject, findings=tuple(findings), passed=passed)
-
-    def explain_rule(self, policy: str, rule: str | None) -> texts.Explanation | None:
-        """The explanation of a rule or policy we know; None for a stranger."""
-        known = policy in self.policy_names or self.catalog.lookup(policy, rule) is not None
-        if not known:
-            return None
-        return _explanation(self.explainer.explain(policy, rule), policy=policy, rule=rule)
-
-    def explain_text(self, text: str) -> list[texts.Explanation]:
-        """The explanations of every violation a pasted rejection names."""
-        found = []
-        for record in parsing.parse(text):
-            for violation in record.violations:
-                explained = notices.explain(violation, self.explainer)
-                found.append(
-                    _explanation(
-                        explained,
-                        policy=violation.policy or "",
-                        rule=violation.rule,
-                        message=violation.message,
-                    )
-                )
-        return found
-
-    def _finding(
-        self, result: RuleResult, fix: synthesis.Fix | None, manifest: Mapping[str, Any]
-    ) -> texts.Finding:
-        explained = self.explainer.explain(result.policy, result.base_rule or None, result.message)
-        view = messages.FixView("none")
-        if fix is not None:
-            diff = ""
-            if fix.fixed is not None:
-                diff = diffs.diff_objects(manifest, fix.fixed, name=_file_name(manifest))
-            view = messages.FixView(
-                fix.status,
-                diff=diff,
-                summary=fix.summary,
-                note=fix.note,
-                placeholders=notices.placeholders_in(fix.ops),
-            )
-        return texts.Finding(
-            policy=result.policy,
-            rule=result.rule,
-            base_rule=result.base_rule,
-            status=result.status,
-            blocks=result.blocks or (result.status == "error" and result.action == "enforce"),
-            message=result.message,
-            path=result.path,
-            title=explained.title,
-            why=explained.why,
-            how_to_fix=explained.how_to_fix,
-            references=explained.references,
-            fix=view,
-        )
-
-
-def _explanation(
-    explained: Explained, *, policy: str, rule: str | None, message: str = ""
-) -> texts.Explanation:
-    terms = None
-    if explained.exception_allowed is not None:
-        terms = messages.ExceptionTerms(
-            allowed=explained.exception_allowed,
-            max_duration=explained.exception_max_duration,
-            approvers=explained.exception_approvers,
-        )
-    return texts.Explanation(
-        policy=policy,
-        rule=rule,
-        title=explained.title,
-        why=explained.why,
-        how_to_fix=explained.how_to_fix,
-        snippet=explained.snippet,
-        references=explained.references,
-        exception=terms,
-        message=message,
-    )
-
-
-def _file_name(manifest: Mapping[str, Any]) -> str:
-    metadata = manifest.get("metadata") or {}
-    kind = str(manifest.get("kind") or "object").lower()
-    return f"{kind}-{metadata.get('name') or 'unnamed'}.yaml"
+# -- what a command names -----------------------------------------------------
 
 
 def objects_in(text: str) -> list[dict[str, Any]]:
@@ -314,7 +194,7 @@ class Listeners:
         self,
         *,
         command: str,
-        judge: Judge,
+        judge: Checker,
         objects: LiveObjects | None,
         groups: GroupLookup | None,
         outbox: Outbox | None = None,
@@ -340,7 +220,7 @@ class Listeners:
         log = _log_for(command, subcommand=word or "help")
 
         if word in ("", "help"):
-            await ack(**_ephemeral(texts.help_reply(self.command)))
+            await ack(**replies.ephemeral(texts.help_reply(self.command)))
             outcome = "ok"
         elif word == "check" and not rest:
             # NB: the trigger_id expires 3 s after the command; open at once.
@@ -351,19 +231,21 @@ class Listeners:
         elif word == "explain":
             outcome = await self._explain(ack, respond, rest, log)
         else:
-            await ack(**_ephemeral(texts.unknown_subcommand(self.command, word)))
+            await ack(**replies.ephemeral(texts.unknown_subcommand(self.command, word)))
             outcome = "usage"
         self._count(word if word in ("check", "explain") else "help", outcome, started)
         log.info("Answered %s %s (%s).", self.command, word or "help", outcome)
 
-    async def _check_live(self, ack: AsyncAck, respond: AsyncRespond, text: str, log: _Log) -> str:
+    async def _check_live(
+        self, ack: AsyncAck, respond: AsyncRespond, text: str, log: replies.Log
+    ) -> str:
         try:
             target = parse_object_name(text)
         except InputError as error:
-            await ack(**_ephemeral(texts.usage_error(self.command, str(error))))
+            await ack(**replies.ephemeral(texts.usage_error(self.command, str(error))))
             return "usage"
         if self.objects is None:
-            await ack(**_ephemeral(texts.cluster_not_connected(self.command)))
+            await ack(**replies.ephemeral(texts.cluster_not_connected(self.command)))
             return "usage"
         await ack(response_type="ephemeral", text=texts.checking(str(target)))
         _add_context(log, namespace=target.namespace, kind=target.kind, object_name=target.name)
@@ -375,16 +257,16 @@ class Listeners:
             )
         except PolicybotError as error:
             log.info("Could not read %s for a check: %s", target, error)
-            await _send(respond, texts.object_unavailable(str(target), str(error)))
+            await replies.send(respond, texts.object_unavailable(str(target), str(error)))
             return "unavailable"
         try:
             manifest = resolving.clean(live)
             verdict = await asyncio.to_thread(self.judge.check, manifest, subject=str(target))
         except Exception:
             log.exception("Checking %s failed.", target)
-            await _send(respond, texts.failed(f"check {target}"))
+            await replies.send(respond, texts.failed(f"check {target}"))
             return "failed"
-        await _send(respond, texts.check_result(verdict))
+        await replies.send(respond, texts.check_result(verdict))
         return "ok"
 
     async def _open_manifest_modal(
@@ -392,12 +274,9 @@ class Listeners:
         client: AsyncWebClient,
         command: Mapping[str, Any],
         respond: AsyncRespond,
-        log: _Log,
+        log: replies.Log,
     ) -> str:
-        metadata = {
-            "channel": str(command.get("channel_id") or ""),
-            "response_url": str(command.get("response_url") or ""),
-        }
+        metadata = replies.carry_metadata(command)
         try:
             await client.views_open(
                 trigger_id=str(command.get("trigger_id") or ""),
@@ -406,24 +285,26 @@ class Listeners:
         except SlackApiError as error:
             log.error(
                 "Could not open the manifest modal (views.open: %s); the asker was told to retry.",
-                _slack_error(error),
+                replies.slack_error(error),
             )
-            await _send(respond, texts.failed("open the manifest dialog"))
+            await replies.send(respond, texts.failed("open the manifest dialog"))
             return "failed"
         return "ok"
 
-    async def _explain(self, ack: AsyncAck, respond: AsyncRespond, text: str, log: _Log) -> str:
+    async def _explain(
+        self, ack: AsyncAck, respond: AsyncRespond, text: str, log: replies.Log
+    ) -> str:
         if not text:
-            await ack(**_ephemeral(texts.nothing_to_explain(self.command)))
+            await ack(**replies.ephemeral(texts.nothing_to_explain(self.command)))
             return "usage"
         await ack(response_type="ephemeral", text=texts.working("Looking it up"))
         try:
             reply = await asyncio.to_thread(self._explanation_for, text)
         except Exception:
             log.exception("Explaining a %d-character text failed.", len(text))
-            await _send(respond, texts.failed("explain that"))
+            await replies.send(respond, texts.failed("explain that"))
             return "failed"
-        await _send(respond, reply)
+        await replies.send(respond, reply)
         return "ok"
 
     def _explanation_for(self, text: str) -> texts.Reply:
@@ -460,7 +341,7 @@ class Listeners:
             return
         await ack()
 
-        metadata = _metadata(view)
+        metadata = replies.carried_metadata(view)
         try:
             verdicts = await asyncio.to_thread(self._check_all, objects)
             reply = texts.results_for_pasted(verdicts)
@@ -469,7 +350,7 @@ class Listeners:
             log.exception("Checking a pasted manifest of %d objects failed.", len(objects))
             reply, outcome = texts.failed("check the pasted manifest"), "failed"
         user = str((body.get("user") or {}).get("id") or "")
-        await _answer_privately(client, reply, metadata=metadata, user=user, log=log)
+        await replies.answer_privately(client, reply, metadata=metadata, user=user, log=log)
         self._count("check", outcome, started)
         log.info("Checked a pasted manifest of %d objects (%s).", len(objects), outcome)
 
@@ -495,7 +376,7 @@ class Listeners:
         log = _log_for(body, subcommand="recheck")
         found = self._notice(str(action.get("value") or ""))
         if found is None:
-            await _send(respond, texts.notice_gone())
+            await replies.send(respond, texts.notice_gone())
             self._count("recheck", "gone", started)
             return
         group, notice = found
@@ -510,7 +391,7 @@ class Listeners:
         )
         reply, outcome = await self._recheck(notice, body, log)
         if outcome != "ok":
-            await _send(respond, reply)
+            await replies.send(respond, reply)
         elif self.outbox is not None:
             # The outbox paces it with the channel's other messages, and
             # threads it under the group's latest message once that is posted.
@@ -522,12 +403,12 @@ class Listeners:
             )
             await self.outbox.enqueue(thread)
         else:
-            await _reply_in_thread(client, body, reply, respond=respond, log=log)
+            await replies.reply_in_thread(client, body, reply, respond=respond, log=log)
         self._count("recheck", outcome, started)
         log.info("Re-checked %s for %s/%s (%s).", subject, notice.policy, notice.rule, outcome)
 
     async def _recheck(
-        self, notice: messages.Notice, body: Mapping[str, Any], log: _Log
+        self, notice: messages.Notice, body: Mapping[str, Any], log: replies.Log
     ) -> tuple[texts.Reply, str]:
         workload = notice.workload
         subject = str(workload)
@@ -569,7 +450,7 @@ class Listeners:
         log = _log_for(body, subcommand="explain-button")
         stored = self._notice(str(action.get("value") or ""))
         if stored is None:
-            await _send(respond, texts.notice_gone())
+            await replies.send(respond, texts.notice_gone())
             self._count("explain", "gone", started)
             return
         notice = stored[1]
@@ -586,7 +467,7 @@ class Listeners:
                 references=notice.references,
                 exception=notice.exception,
             )
-        await _send(respond, texts.explanation(found))
+        await replies.send(respond, texts.explanation(found))
         self._count("explain", "ok", started)
         log.info("Explained %s/%s to a reader of %s.", notice.policy, notice.rule, notice.workload)
 
@@ -608,10 +489,7 @@ class Listeners:
         self.metrics.latency.observe(time.monotonic() - started, kind="command")
 
 
-_Log = logging.LoggerAdapter[logging.Logger]
-
-
-def _log_for(payload: Mapping[str, Any], *, subcommand: str) -> _Log:
+def _log_for(payload: Mapping[str, Any], *, subcommand: str) -> replies.Log:
     """A logger whose records say who asked what; never the text itself."""
     user = payload.get("user_id") or (payload.get("user") or {}).get("id") or ""
     team = payload.get("team_id") or (payload.get("team") or {}).get("id") or ""
@@ -619,137 +497,9 @@ def _log_for(payload: Mapping[str, Any], *, subcommand: str) -> _Log:
     return logging.LoggerAdapter(logger, extra)
 
 
-def _slack_error(error: SlackApiError) -> str:
-    """Slack's error code, or the HTTP status when the body is not Slack's JSON."""
-    data = error.response.data
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
-    return f"HTTP {error.response.status_code}"
-
-
-def _add_context(log: _Log, **fields: str) -> None:
+def _add_context(log: replies.Log, **fields: str) -> None:
     """Add what the request turned out to be about to the log records' extra."""
     log.extra = {**(log.extra or {}), **fields}
-
-
-def _metadata(view: Mapping[str, Any]) -> dict[str, str]:
-    try:
-        data = json.loads(str(view.get("private_metadata") or "{}"))
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _ephemeral(reply: texts.Reply) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": reply.text, "blocks": reply.blocks}
-
-
-async def _send(respond: AsyncRespond, reply: texts.Reply) -> None:
-    """Answer through the request's response_url, only to the asker."""
-    layout = blocks.lay_out(reply.text, reply.blocks, snippets=False)
-    for message in layout.messages:
-        response = await respond(
-            text=message.text,
-            blocks=message.blocks,
-            response_type="ephemeral",
-            replace_original=False,
-        )
-        if response.status_code != 200:
-            logger.warning(
-                "Slack refused an ephemeral answer (HTTP %d: %s); the asker sees none.",
-                response.status_code,
-                str(response.body)[:200],
-            )
-            return
-
-
-async def _answer_privately(
-    client: AsyncWebClient,
-    reply: texts.Reply,
-    *,
-    metadata: Mapping[str, str],
-    user: str,
-    log: _Log,
-) -> None:
-    """Answer a modal submission: through the command's response_url while it
-    is valid (30 minutes), else ephemerally in the channel, else in a DM."""
-    layout = blocks.lay_out(reply.text, reply.blocks, snippets=False)
-    url = metadata.get("response_url", "")
-    if url:
-        webhook = AsyncWebhookClient(url=url)
-        try:
-            for message in layout.messages:
-                sent = await webhook.send(
-                    text=message.text,
-                    blocks=message.blocks,
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-                if sent.status_code != 200:
-                    raise ValueError(f"HTTP {sent.status_code}: {str(sent.body)[:100]}")
-        except (aiohttp.ClientError, ValueError) as error:
-            log.info("The response_url no longer works (%s); answering another way.", error)
-        else:
-            return
-
-    # The fallbacks: ephemeral in the command's channel, then the app's DM.
-    channel = metadata.get("channel", "")
-    targets = [channel, user] if channel else [user]
-    for message in layout.messages:
-        while targets:
-            try:
-                if targets[0] == user:
-                    await client.chat_postMessage(
-                        channel=user, text=message.text, blocks=message.blocks
-                    )
-                else:
-                    await client.chat_postEphemeral(
-                        channel=targets[0], user=user, text=message.text, blocks=message.blocks
-                    )
-                break
-            except (SlackApiError, aiohttp.ClientError) as error:
-                reason = _slack_error(error) if isinstance(error, SlackApiError) else repr(error)
-                log.warning("Could not answer %s in %s (%s).", user, targets[0], reason)
-                targets.pop(0)
-        if not targets:
-            log.error(
-                "The answer to %s's pasted manifest was lost: Slack refused every way to "
-                "reach them; check the bot's chat:write scope.",
-                user,
-            )
-            return
-
-
-async def _reply_in_thread(
-    client: AsyncWebClient,
-    body: Mapping[str, Any],
-    reply: texts.Reply,
-    *,
-    respond: AsyncRespond,
-    log: _Log,
-) -> None:
-    """Post under the clicked message, so its team sees the answer; if that is
-    refused (an archived channel), answer the clicker alone."""
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    thread = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    if not channel or not thread:
-        await _send(respond, reply)
-        return
-    layout = blocks.lay_out(reply.text, reply.blocks, snippets=False)
-    try:
-        for message in layout.messages:
-            await client.chat_postMessage(
-                channel=channel, thread_ts=thread, text=message.text, blocks=message.blocks
-            )
-    except SlackApiError as error:
-        log.warning(
-            "Could not reply in the thread of %s in %s (%s); answering the clicker only.",
-            thread,
-            channel,
-            _slack_error(error),
-        )
-        await _send(respond, reply)
 
 
 # -- the app and its connection ------------------------------------------------
@@ -841,7 +591,7 @@ class SlackConnection:
             except SlackApiError as error:
                 raise PolicybotError(
                     f"Slack refused to open a Socket Mode connection "
-                    f"({_slack_error(error)}); check that SLACK_APP_TOKEN is the "
+                    f"({replies.slack_error(error)}); check that SLACK_APP_TOKEN is the "
                     "app-level token with connections:write and that Socket Mode is enabled."
                 ) from error
             except aiohttp.ClientError as error:
@@ -878,7 +628,7 @@ async def probe(client: AsyncWebClient) -> health.ProbeResult:
     try:
         answer = await client.auth_test()
     except SlackApiError as error:
-        return health.ProbeResult(False, f"auth.test failed: {_slack_error(error)}")
+        return health.ProbeResult(False, f"auth.test failed: {replies.slack_error(error)}")
     except (aiohttp.ClientError, TimeoutError) as error:
         return health.ProbeResult(False, f"Slack unreachable: {type(error).__name__}: {error}")
     return health.ProbeResult(True, f"team {answer.get('team')}, bot user {answer.get('user')}")
@@ -902,7 +652,7 @@ async def resolve_oncall_groups(
         logger.warning(
             "Cannot look up the on-call user groups (%s); mentions of %s will not notify "
             "anyone. Add the usergroups:read scope or give group IDs in the team registry.",
-            _slack_error(error),
+            replies.slack_error(error),
             ", ".join(sorted(wanted)),
         )
         return registry

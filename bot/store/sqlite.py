@@ -7,7 +7,9 @@ only means one rejection could be handed on again, which is the safe side.
 
 The schema is versioned with `PRAGMA user_version`; each step in
 `MIGRATIONS` upgrades the file by one version, so an old file opens in a new
-bot. A file from a newer bot is refused rather than guessed at.
+bot. A file from a newer bot is refused rather than guessed at. Parts kept
+beside the core tables (the outbox, the notification groups) version
+themselves in a `store_parts` table instead, each through `migrate_part`.
 
 sqlite3's own exceptions never leave this module: a busy or locked file is a
 `TemporaryError`, anything else a `PermanentError` that names the file.
@@ -165,3 +167,42 @@ class SQLiteStore:
                     f"Could not {action} in the store {self.path}: {e}. "
                     f"If the file is damaged, move it aside; the bot starts a new one."
                 ) from e
+
+
+def migrate_part(
+    db: sqlite3.Connection, part: str, migrations: tuple[str, ...], *, path: str
+) -> None:
+    """Bring one part of the schema to its latest version, a step per transaction."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS store_parts "
+        "(part TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID"
+    )
+
+    # Each step reads the version afresh inside its transaction, so two bots
+    # opening one file cannot both apply it.
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT version FROM store_parts WHERE part = ?", (part,)).fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > len(migrations):
+                raise PermanentError(
+                    f"The store {path} has {part} at schema version {version}, but this bot "
+                    f"knows versions up to {len(migrations)}. Run a newer bot or point it at "
+                    f"another file."
+                )
+            if version < len(migrations):
+                for statement in migrations[version].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT OR REPLACE INTO store_parts (part, version) VALUES (?, ?)",
+                    (part, version + 1),
+                )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        if version >= len(migrations):
+            return
+        logger.debug("Upgraded %s in the store %s to schema version %d.", part, path, version + 1)

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import datetime
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.errors import PermanentError
 from bot.store.notifications import NotificationGroup
-from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite import SQLiteStore, migrate_part
 
 logger = logging.getLogger(__name__)
 
@@ -156,45 +154,6 @@ class SQLiteNotificationGroups(SQLiteStore):
                 "DELETE FROM notification_groups WHERE last_seen < ?", (before.timestamp(),)
             )
         return cursor.rowcount
-
-
-def migrate_part(
-    db: sqlite3.Connection, part: str, migrations: tuple[str, ...], *, path: str
-) -> None:
-    """Bring one part of the schema to its latest version, a step per transaction."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS store_parts "
-        "(part TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID"
-    )
-
-    # Each step reads the version afresh inside its transaction, so two bots
-    # opening one file cannot both apply it.
-    while True:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT version FROM store_parts WHERE part = ?", (part,)).fetchone()
-            version = 0 if row is None else int(row[0])
-            if version > len(migrations):
-                raise PermanentError(
-                    f"The store {path} has {part} at schema version {version}, but this bot "
-                    f"knows versions up to {len(migrations)}. Run a newer bot or point it at "
-                    f"another file."
-                )
-            if version < len(migrations):
-                for statement in migrations[version].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(
-                    "INSERT OR REPLACE INTO store_parts (part, version) VALUES (?, ?)",
-                    (part, version + 1),
-                )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        if version >= len(migrations):
-            return
-        logger.debug("Upgraded %s in the store %s to schema version %d.", part, path, version + 1)
 
 
 def _group(row: tuple[Any, ...]) -> NotificationGroup:

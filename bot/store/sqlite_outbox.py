@@ -20,9 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from bot.errors import PermanentError
 from bot.store.outbox import ItemKind, ItemState, MessageRecord, NewItem, OutboxItem
-from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite import SQLiteStore, migrate_part
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class SQLiteOutboxStore(SQLiteStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         with self._translating("upgrade the outbox"):
-            self._migrate_outbox()
+            migrate_part(self._db, PART, MIGRATIONS, path=self.path)
             self._instance = self._ensure_instance()
 
     def __enter__(self) -> Self:
@@ -271,38 +270,6 @@ class SQLiteOutboxStore(SQLiteStore):
                 "INSERT INTO outbox_meta (name, value) VALUES ('instance', ?)", (instance,)
             )
             return instance
-
-    def _migrate_outbox(self) -> None:
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS store_parts "
-            "(part TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID"
-        )
-
-        # One transaction per step, each reading the version afresh, so two
-        # bots starting on one file cannot both apply a step.
-        while True:
-            with self._transaction():
-                row = self._db.execute(
-                    "SELECT version FROM store_parts WHERE part = ?", (PART,)
-                ).fetchone()
-                version = 0 if row is None else int(row[0])
-                if version > len(MIGRATIONS):
-                    raise PermanentError(
-                        f"The outbox in {self.path} has schema version {version}, but this "
-                        f"bot knows versions up to {len(MIGRATIONS)}. Run a newer bot or "
-                        f"point it at another file."
-                    )
-                if version == len(MIGRATIONS):
-                    return
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(
-                    "INSERT INTO store_parts (part, version) VALUES (?, ?) "
-                    "ON CONFLICT (part) DO UPDATE SET version = excluded.version",
-                    (PART, version + 1),
-                )
-            logger.debug("Upgraded the outbox in %s to schema version %d.", self.path, version + 1)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

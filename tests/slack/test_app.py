@@ -23,6 +23,7 @@ from bot.intake import teams
 from bot.knowledge.catalog import bundled_policy_paths, load_catalog
 from bot.policy import policies
 from bot.slack import app as slack_app, messages
+from handlers import checking
 from tests.scenarios.slackrequests import (
     BoltOverHTTP,
     command_body,
@@ -54,14 +55,14 @@ class SlowObjects:
 
 
 @pytest.fixture(scope="module")
-def judge() -> slack_app.Judge:
-    return slack_app.Judge(
+def judge() -> checking.Judge:
+    return checking.Judge(
         policies=policies.load_policies(bundled_policy_paths()), catalog=load_catalog()
     )
 
 
 @pytest.fixture
-async def bolt(slack: FakeSlack, judge: slack_app.Judge) -> AsyncIterator[BoltOverHTTP]:
+async def bolt(slack: FakeSlack, judge: checking.Judge) -> AsyncIterator[BoltOverHTTP]:
     listeners = slack_app.Listeners(
         command="/policy", judge=judge, objects=SlowObjects(0.0), groups=None
     )
@@ -115,7 +116,7 @@ class TestSignatures:
 
 class TestAcknowledgement:
     async def test_slow_check_is_acknowledged_at_once(
-        self, slack: FakeSlack, judge: slack_app.Judge
+        self, slack: FakeSlack, judge: checking.Judge
     ) -> None:
         """The cluster read takes 4 s; Slack still gets its answer well within 3 s."""
         listeners = slack_app.Listeners(
@@ -132,7 +133,7 @@ class TestAcknowledgement:
         assert "would be refused" in texts_of(answers[0])
 
     async def test_command_name_is_configurable(
-        self, slack: FakeSlack, judge: slack_app.Judge
+        self, slack: FakeSlack, judge: checking.Judge
     ) -> None:
         """A renamed command is the one registered, and the help names it."""
         listeners = slack_app.Listeners(command="/kyverno", judge=judge, objects=None, groups=None)
@@ -206,7 +207,7 @@ class SocketModeSlack:
 
 
 class TestConnection:
-    async def test_socket_mode_answers_over_the_websocket(self, judge: slack_app.Judge) -> None:
+    async def test_socket_mode_answers_over_the_websocket(self, judge: checking.Judge) -> None:
         """In Socket Mode a command arrives as an envelope and is acknowledged on it."""
         slack = SocketModeSlack()
         await slack.start()
@@ -244,7 +245,7 @@ class TestConnection:
         assert ack["payload"]["response_type"] == "ephemeral"
         assert "/policy check <kind>/<namespace>/<name>" in texts_of(ack["payload"])
 
-    async def test_refused_app_token_names_the_variable(self, judge: slack_app.Judge) -> None:
+    async def test_refused_app_token_names_the_variable(self, judge: checking.Judge) -> None:
         """A wrong app-level token fails the start with what to check."""
         slack = SocketModeSlack()
         await slack.start()
@@ -261,7 +262,7 @@ class TestConnection:
             await connection.stop()
             await slack.stop()
 
-    def test_socket_mode_needs_the_app_token(self, judge: slack_app.Judge) -> None:
+    def test_socket_mode_needs_the_app_token(self, judge: checking.Judge) -> None:
         """Socket Mode without SLACK_APP_TOKEN is refused with the variable's name."""
         listeners = slack_app.Listeners(command="/policy", judge=judge, objects=None, groups=None)
         app = slack_app.build_app(

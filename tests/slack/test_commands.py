@@ -7,6 +7,7 @@ mode; answers are read where Slack would receive them: the HTTP response
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime
 import json
@@ -23,6 +24,7 @@ from bot.notify.grouping import Grouper, GroupKey
 from bot.policy import policies
 from bot.slack import app as slack_app, command_texts, messages
 from bot.store.sqlite_notifications import SQLiteNotificationGroups
+from handlers import checking
 from tests.scenarios.slackrequests import (
     CHANNEL,
     USER,
@@ -114,8 +116,8 @@ class Objects:
 
 
 @pytest.fixture(scope="module")
-def judge() -> slack_app.Judge:
-    return slack_app.Judge(
+def judge() -> checking.Judge:
+    return checking.Judge(
         policies=policies.load_policies(bundled_policy_paths()), catalog=load_catalog()
     )
 
@@ -140,7 +142,7 @@ def metrics() -> Metrics:
 @pytest.fixture
 async def bolt(
     slack: FakeSlack,
-    judge: slack_app.Judge,
+    judge: checking.Judge,
     objects: Objects,
     groups: SQLiteNotificationGroups,
     metrics: Metrics,
@@ -258,7 +260,7 @@ class TestCheckLive:
         assert objects.reads == []
 
     async def test_no_cluster_offers_the_modal(
-        self, slack: FakeSlack, judge: slack_app.Judge
+        self, slack: FakeSlack, judge: checking.Judge
     ) -> None:
         """Without a cluster connection, check points at pasting the manifest."""
         listeners = slack_app.Listeners(command="/policy", judge=judge, objects=None, groups=None)
@@ -354,6 +356,11 @@ class TestManifestModal:
 
         await bolt.submit(_submission(COMPLIANT, metadata))
         await bolt.hooks.wait_for("m5")
+        # The fallback call follows the refused hook; wait for it, bounded.
+        for _ in range(200):
+            if slack.ephemerals:
+                break
+            await asyncio.sleep(0.01)
 
         (ephemeral,) = slack.ephemerals
         assert ephemeral["user"] == USER

@@ -283,7 +283,7 @@ async def test_unverifiable_lost_answer_is_sent_again(
 
     await outbox.deliver_pending(client)
     clock.advance(1)
-    with caplog.at_level(logging.WARNING, logger="bot.slack.outbox"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.delivering"):
         await outbox.deliver_pending(client)
 
     assert texts(slack) == ["hello", "hello"]

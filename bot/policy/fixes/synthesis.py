@@ -1,7 +1,7 @@
 """From a failing rule to a proven fix.
 
 For one failure this module picks the strategy that fits the rule (pattern,
-anyPattern, foreach, podSecurity, deny), applies the proposed patch to a
+anyPattern, foreach, podSecurity, deny, cel), applies the proposed patch to a
 copy of the manifest and evaluates the whole policy set again. The fix is
 `exact` only if the violated rule now passes, no rule that passed before now
 fails, and the patch holds no placeholder; otherwise it is `guided`, and
@@ -19,7 +19,14 @@ from typing import Any, Literal
 
 from bot.policy import conditions, engine
 from bot.policy.contexts import ContextError, EvaluationContext
-from bot.policy.fixes import deny_fixes, deny_tracing, pattern_fixes, pss_fixes
+from bot.policy.fixes import (
+    cel_problems,
+    deny_fixes,
+    deny_tracing,
+    kube_semantics,
+    pattern_fixes,
+    pss_fixes,
+)
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
 from bot.policy.jmespath import JMESPathError
 from bot.policy.operators_go import deep_equal
@@ -87,6 +94,9 @@ def synthesize(
     proposal = _propose(rule, request, inputs)
     if proposal is None or not proposal.ops:
         return Fix(failure, "none", note=_why_underivable(rule))
+    # What the rule asks may not be all the workload needs to keep working.
+    ops, needed, explained = kube_semantics.complete(request.object, proposal.ops)
+    proposal = _Proposal(ops, (*proposal.placeholders, *needed), (*proposal.summary, *explained))
     try:
         fixed = apply_patch(dict(request.object), proposal.ops)
     except PatchError as error:
@@ -146,6 +156,12 @@ def _propose(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> _P
             request.object, validate["podSecurity"], rule_name=rule.name
         )
         return _from_proposed(fix)
+    if "cel" in validate:
+        own = inputs.for_rule(rule)
+        problem = cel_problems.for_validate_cel(
+            rule, request, params=own.cel_params, found=own.cel_lookups
+        )
+        return None if problem is None else _from_proposed(cel_problems.propose(problem))
     context = _context_for(rule, request, inputs)
     # Rule preconditions go with the deny block so that no fix dodges them.
     block = {**validate, "preconditions": rule.raw.get("preconditions")}
@@ -328,8 +344,10 @@ def _context_for(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -
 
 def _why_underivable(rule: Rule) -> str:
     validate = rule.validate or {}
-    if "cel" in validate:
-        return "CEL expressions are not inverted yet; follow the explanation"
+    if isinstance(validate.get("cel"), Mapping):
+        return cel_problems.why_underivable(
+            cel_problems.expressions_of(validate["cel"], "expressions")
+        )
     if "deny" in validate:
         return "the deny conditions do not pin down an acceptable value"
     return "no change to the manifest could be derived from the rule"
