@@ -18,9 +18,10 @@ from bot.cli import checking
 from bot.errors import InputError
 from bot.knowledge import catalog as knowledge_catalog
 from bot.knowledge.explaining import Explainer
-from bot.policy import documents, manifests, resources
+from bot.policy import celpolicies, documents, manifests, resources
 from bot.policy.fixes import combining, diffs, rewriting, synthesis
 from bot.policy.fixes.patches import PatchOp
+from bot.policy.requests import AdmissionRequest
 
 EXIT_CLEAN = 0
 EXIT_REMAINING = 1
@@ -57,7 +58,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     if args.write and "-" in args.paths:
         raise InputError("--write cannot rewrite standard input; pass file paths")
-    loaded = list(checking.load_policy_set(args.policies).kyverno)
+    policy_set = checking.load_policy_set(args.policies)
+    loaded = list(policy_set.kyverno)
     explainer = Explainer(
         knowledge_catalog.load_catalog(
             knowledge_catalog.bundled_explanation_paths() + list(args.explanations or [])
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     combined: list[tuple[manifests.Manifest, combining.CombinedFix]] = []
     for manifest in objects:
         fixes = synthesis.fix_failures(manifest.content, loaded)
+        fixes += _cel_policy_fixes(manifest.content, policy_set.cel)
         for fix in fixes:
             entries.append(_entry(fix, manifest, explainer))
         if fixes:
@@ -83,6 +86,23 @@ def run(args: argparse.Namespace) -> int:
         print(render_text(entries, combined, wrote=args.write))
     remaining = _remaining_failures(entries, combined) if args.write else len(entries)
     return EXIT_REMAINING if remaining else EXIT_CLEAN
+
+
+def _cel_policy_fixes(
+    manifest: dict[str, Any], cel_policies: Sequence[celpolicies.CelPolicy]
+) -> list[synthesis.Fix]:
+    """Fixes for the ValidatingPolicies and VAPs that reject the manifest.
+
+    NB: these are reported one by one; `--write` applies only the combined
+    Kyverno fixes for now.
+    """
+    if not cel_policies:
+        return []
+    from bot.policy.fixes import cel_fixes
+
+    request = AdmissionRequest(object=manifest)
+    found = (cel_fixes.fix_cel_policy(p, request, policies=cel_policies) for p in cel_policies)
+    return [fix for fix in found if fix is not None]
 
 
 def _entry(
@@ -154,7 +174,8 @@ def render_text(
         ref = resources.ref_of(manifest.content)
         lines.append(f"{ref} ({manifest.source}, document {manifest.document})")
         for entry in own:
-            lines.append(f"  {entry['status'].upper():6} {entry['policy']}/{entry['rule']}")
+            where = f"{entry['policy']}/{entry['rule']}" if entry["rule"] else entry["policy"]
+            lines.append(f"  {entry['status'].upper():6} {where}")
             explanation = entry["explanation"]
             lines.append(f"         {explanation['title']}: {explanation['why']}")
             for change in entry["summary"]:
@@ -174,6 +195,9 @@ def render_text(
             else:
                 name = _display_name(manifest)
                 lines.append(diffs.diff_objects(manifest.content, fix.fixed, name=name).rstrip())
+        else:
+            # Fixes outside the combined patch (CEL policies) show their own diff.
+            lines.extend(e["diff"].rstrip() for e in own if e["status"] == "exact" and e["diff"])
         lines.append("")
 
     exact = sum(e["status"] == "exact" for e in entries)

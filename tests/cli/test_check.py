@@ -156,3 +156,18 @@ def test_validating_policy_is_checked_too(tmp_path, capsys):
         "enforce",
     )
     assert "node's network" in result["message"]
+
+
+def test_fix_derives_validating_policy_change(tmp_path, capsys):
+    """`policybot fix` proves and shows a fix for a failing ValidatingPolicy."""
+    path = tmp_path / "pod.yaml"
+    path.write_text(COMPLIANT_POD.replace("spec:\n", "spec:\n  hostNetwork: true\n", 1))
+    policy = str(ROOT / "tests/fixtures/no-host-network-vpol.yaml")
+
+    code = main(["fix", str(path), "--policies", policy, "--output", "json"])
+
+    [entry] = json.loads(capsys.readouterr().out)["fixes"]
+    assert code == 1
+    assert (entry["policy"], entry["status"]) == ("no-host-network", "exact")
+    assert entry["patch"] == [{"op": "replace", "path": "/spec/hostNetwork", "value": False}]
+    assert "+  hostNetwork: false" in entry["diff"]

@@ -39,8 +39,8 @@ def unified_diff(before: str, after: str, *, name: str) -> str:
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
-        fromfile=f"a/{name}",
-        tofile=f"b/{name}",
+        fromfile=f"a/{name.lstrip('/')}",
+        tofile=f"b/{name.lstrip('/')}",
         n=CONTEXT_LINES,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
