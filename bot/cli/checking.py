@@ -30,14 +30,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="check manifests against policies",
         description="Evaluate manifests against Kyverno policies (default: the bundled baseline).",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, or - for stdin")
-    parser.add_argument(
-        "--policies",
-        nargs="+",
-        action="extend",
-        metavar="PATH",
-        help="policy files or directories (default: the bundled baseline)",
-    )
+    add_input_arguments(parser)
     parser.add_argument("--output", choices=["text", "json"], default="text")
     parser.add_argument(
         "--operation",
@@ -49,6 +42,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--verbose", action="store_true", help="list every passing rule, not only a count"
     )
     parser.set_defaults(run=run)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The manifests to read and the policies to judge them by, as check and fix take them."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, or - for stdin")
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="policy files or directories (default: the bundled baseline)",
+    )
 
 
 def bundled_policy_dir() -> Path:

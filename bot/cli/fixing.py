@@ -33,14 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="show (or write) the exact manifest changes that make failing rules pass",
         description="Derive, prove and print the smallest manifest change for each failing rule.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, or - for stdin")
-    parser.add_argument(
-        "--policies",
-        nargs="+",
-        action="extend",
-        metavar="PATH",
-        help="policy files or directories (default: the bundled baseline)",
-    )
+    checking.add_input_arguments(parser)
     parser.add_argument(
         "--explanations",
         nargs="+",
