@@ -28,7 +28,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser = commands.add_parser(
         "check",
         help="check manifests against policies",
-        description="Evaluate manifests against Kyverno policies (default: the bundled baseline).",
+        description="Evaluate manifests against Kyverno policies, ValidatingPolicies and "
+        "ValidatingAdmissionPolicies (default: the bundled baseline).",
     )
     add_input_arguments(parser)
     parser.add_argument("--output", choices=["text", "json"], default="text")
