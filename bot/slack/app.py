@@ -471,6 +471,27 @@ class Listeners:
         self._count("explain", "ok", started)
         log.info("Explained %s/%s to a reader of %s.", notice.policy, notice.rule, notice.workload)
 
+    async def on_exception_request(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        # NB: the exception flow is not built yet; answer with who decides
+        # rather than leave the button silent.
+        await ack()
+        started = time.monotonic()
+        stored = self._notice(str(action.get("value") or ""))
+        if stored is None:
+            await replies.send(respond, texts.notice_gone())
+            self._count("exception", "gone", started)
+            return
+        notice = stored[1]
+        await replies.send(
+            respond, texts.exception_request(notice.policy, notice.rule, notice.exception)
+        )
+        self._count("exception", "ok", started)
+        _log_for(body, subcommand="exception-button").info(
+            "Answered an exception request for %s/%s.", notice.policy, notice.rule
+        )
+
     def _notice(self, key: str) -> tuple[NotificationGroup, messages.Notice] | None:
         """The group a button names, and what its message says."""
         if self.groups is None or not key:
@@ -534,6 +555,7 @@ def build_app(
     app.view(texts.CHECK_MODAL)(listeners.on_manifest_submitted)
     app.action(messages.RECHECK_ACTION)(listeners.on_recheck)
     app.action(messages.EXPLAIN_ACTION)(listeners.on_explain)
+    app.action(messages.EXCEPTION_ACTION)(listeners.on_exception_request)
     return app
 
 

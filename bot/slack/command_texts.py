@@ -409,6 +409,30 @@ def recheck_unavailable(subject: str, reason: str) -> Reply:
     return Reply(text, [_section(f":warning: {escape(text)}")])
 
 
+def exception_request(
+    policy: str | None, rule: str | None, terms: messages.ExceptionTerms | None
+) -> Reply:
+    """The answer to "Request exception" while the exception flow is not built."""
+    name = _rule_name(policy, rule)
+    if terms is None:
+        text = (
+            f"Policybot cannot file exception requests yet, and the knowledge base says "
+            f"nothing about exceptions to {name}: ask the platform team that owns it."
+        )
+    elif not terms.allowed:
+        text = (
+            f"No exceptions are granted for {name}; the fix above is the way through. "
+            "If you think the rule is wrong for your workload, ask the platform team."
+        )
+    else:
+        text = (
+            f"Policybot cannot file exception requests yet. Exceptions to {name} last up to "
+            f"{terms.max_duration or 'a limited time'} and are approved by "
+            f"{terms.approvers or 'the platform team'}: ask them, with this message's link."
+        )
+    return Reply(text, [_section(escape(text))])
+
+
 def notice_gone() -> Reply:
     text = (
         "I no longer have the details of this message (it is older than what I keep). "

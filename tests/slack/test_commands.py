@@ -463,6 +463,19 @@ class TestButtons:
         assert "*Why this rule exists*" in texts_of(answer)
         assert slack.calls_to("chat.postMessage") == []
 
+    async def test_exception_button_says_who_decides(
+        self, bolt: BoltOverHTTP, groups: SQLiteNotificationGroups, slack: FakeSlack
+    ) -> None:
+        """Request exception answers the clicker with the rule's approvers, privately."""
+        key = open_group(groups)
+
+        await bolt.click(messages.EXCEPTION_ACTION, key, hook="b5")
+        (answer,) = await bolt.hooks.wait_for("b5")
+
+        assert answer["response_type"] == "ephemeral"
+        assert "disallow-latest-tag/autogen-forbid-latest-tag" in answer["text"]
+        assert slack.calls_to("chat.postMessage") == []
+
     async def test_forgotten_group_says_so(self, bolt: BoltOverHTTP) -> None:
         """A button on a message older than the store's memory explains itself."""
         await bolt.click(messages.RECHECK_ACTION, "g0000000000000000000", hook="b4")
@@ -489,3 +502,21 @@ async def _settle(slack: FakeSlack, method: str, count: int) -> None:
     async with asyncio.timeout(10):
         while len(slack.calls_to(method)) < count:  # noqa: ASYNC110 (the fake signals nothing)
             await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        (None, "says nothing about exceptions"),
+        (messages.ExceptionTerms(allowed=False), "No exceptions are granted"),
+        (
+            messages.ExceptionTerms(allowed=True, max_duration="7d", approvers="Platform Security"),
+            "last up to 7d and are approved by Platform Security",
+        ),
+    ],
+)
+def test_exception_answer_follows_the_knowledge_base(terms, expected):
+    """The exception answer says what the knowledge base allows, and who decides."""
+    reply = command_texts.exception_request("p", "r", terms)
+
+    assert expected in reply.text
