@@ -39,7 +39,7 @@ from typing import Any, Generic, TypeVar, overload
 from aiohttp import hdrs, web
 
 from bot import errors
-from bot.intake import audit_events, violations
+from bot.intake import audit_events, resolving, violations
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,6 @@ FINDING_ANNOTATIONS = (
 
 AUTHZ_DECISION = "authorization.k8s.io/decision"
 
-REDACTED = "<redacted>"
-_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 R = TypeVar("R")
 Classifier = Callable[[Mapping[str, Any]], Sequence[R]]
@@ -326,7 +324,7 @@ def has_finding(event: Mapping[str, object]) -> bool:
 
 
 def prepare(event: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy fit to queue: typed as an Event, with Secret contents removed.
+    """A copy fit to queue: typed as an Event, with secret material redacted.
 
     The audit stream carries request bodies, Secrets included, and we keep
     events in memory and hand them on. The response body is dropped: for a
@@ -337,8 +335,11 @@ def prepare(event: Mapping[str, Any]) -> dict[str, Any]:
     prepared.pop("responseObject", None)
     body = prepared.get("requestObject")
     is_secret = isinstance(body, dict) and body.get("kind") == "Secret"
-    if body is not None and (is_secret or _resource(event)[1] == "secrets"):
-        prepared["requestObject"] = _redact_secret(body)
+    if body is not None and _resource(event)[1] == "secrets" and not is_secret:
+        # A patch to a Secret is nothing but secret values: drop it whole.
+        prepared["requestObject"] = None
+    elif isinstance(body, dict):
+        prepared["requestObject"] = resolving.redact(body)
     return prepared
 
 
@@ -563,27 +564,6 @@ def _resource(event: Mapping[str, Any]) -> tuple[str | None, str | None, str | N
     fields = (ref.get(key) for key in ("apiGroup", "resource", "namespace", "name"))
     group, resource, namespace, name = (v if isinstance(v, str) else None for v in fields)
     return group, resource, namespace, name
-
-
-def _redact_secret(obj: object) -> object:
-    """A Secret with every value replaced; anything else (a patch) is dropped."""
-    if not isinstance(obj, dict) or obj.get("kind") != "Secret":
-        return None
-    redacted = dict(obj)
-    for field in ("data", "stringData"):
-        values = redacted.get(field)
-        if isinstance(values, dict):
-            redacted[field] = dict.fromkeys(values, REDACTED)
-        elif field in redacted:
-            redacted[field] = REDACTED
-    # kubectl apply keeps a full copy of the Secret in this annotation.
-    metadata = redacted.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("annotations"), dict):
-        annotations = dict(metadata["annotations"])
-        if _LAST_APPLIED in annotations:
-            annotations[_LAST_APPLIED] = REDACTED
-        redacted["metadata"] = {**metadata, "annotations": annotations}
-    return redacted
 
 
 def _peer_names(request: web.Request) -> frozenset[str] | None:

@@ -57,9 +57,10 @@ SERVER_METADATA = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 GENERATED_ANNOTATIONS = frozenset(
     {
-        "kubectl.kubernetes.io/last-applied-configuration",
+        LAST_APPLIED,
         "policies.kyverno.io/last-applied-patches",
         "policies.kyverno.io/patches",
     }
@@ -221,6 +222,12 @@ def redact(manifest: Mapping[str, Any]) -> dict[str, Any]:
         for field in ("data", "stringData"):
             if isinstance(result.get(field), dict):
                 result[field] = dict.fromkeys(result[field], REDACTED)
+            elif field in result:
+                result[field] = REDACTED
+        # NB: `kubectl apply` keeps a whole copy of the Secret in an annotation.
+        annotations = (result.get("metadata") or {}).get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            annotations[LAST_APPLIED] = REDACTED
     return result
 
 

@@ -48,7 +48,7 @@ _NANOSECONDS = {
 
 
 @dataclass(frozen=True)
-class _ScannedQuantity:
+class ScannedQuantity:
     negative: bool
     written: str
     """Sign, digits and point as written; the slow path re-reads this text."""
@@ -68,10 +68,10 @@ def parse_quantity(text: str) -> Decimal | None:
         return None
     if text == "0":
         return Decimal(0)
-    scanned = _scan_quantity(text)
+    scanned = scan_quantity(text)
     if scanned is None:
         return None
-    suffix = _interpret_suffix(scanned.suffix)
+    suffix = interpret_suffix(scanned.suffix)
     if suffix is None:
         return None
     base, exponent = suffix
@@ -95,7 +95,12 @@ def parse_quantity(text: str) -> Decimal | None:
     return magnitude.copy_negate() if scanned.negative else magnitude
 
 
-def _scan_quantity(text: str) -> _ScannedQuantity | None:
+def scan_quantity(text: str) -> ScannedQuantity | None:
+    """Split a non-empty quantity into sign, digits and suffix as Kubernetes does.
+
+    None when characters follow the suffix; the suffix itself is checked by
+    `interpret_suffix`.
+    """
     end = len(text)
     pos = 0
     negative = False
@@ -108,14 +113,14 @@ def _scan_quantity(text: str) -> _ScannedQuantity | None:
     while pos < end and text[pos] == "0":
         pos += 1
     if pos >= end:
-        return _ScannedQuantity(negative, "0", "0", "", "")
+        return ScannedQuantity(negative, "0", "0", "", "")
 
     start = pos
     while pos < end and text[pos] in _DIGITS:
         pos += 1
     whole = text[start:pos] or "0"
     if pos >= end:
-        return _ScannedQuantity(negative, text, whole, "", "")
+        return ScannedQuantity(negative, text, whole, "", "")
 
     fraction = ""
     if text[pos] == ".":
@@ -125,7 +130,7 @@ def _scan_quantity(text: str) -> _ScannedQuantity | None:
             pos += 1
         fraction = text[start:pos]
         if pos >= end:
-            return _ScannedQuantity(negative, text, whole, fraction, "")
+            return ScannedQuantity(negative, text, whole, fraction, "")
     written = text[:pos]
 
     # The suffix is a run of suffix letters, then an optional signed integer.
@@ -138,10 +143,10 @@ def _scan_quantity(text: str) -> _ScannedQuantity | None:
         pos += 1
     if pos < end:
         return None
-    return _ScannedQuantity(negative, written, whole, fraction, text[suffix_start:])
+    return ScannedQuantity(negative, written, whole, fraction, text[suffix_start:])
 
 
-def _interpret_suffix(suffix: str) -> tuple[int, int] | None:
+def interpret_suffix(suffix: str) -> tuple[int, int] | None:
     """Map a suffix to (base, exponent): `Mi` is (2, 20), `e3` is (10, 3)."""
     if suffix in _DECIMAL_SUFFIXES:
         return 10, _DECIMAL_SUFFIXES[suffix]
@@ -156,7 +161,7 @@ def _interpret_suffix(suffix: str) -> tuple[int, int] | None:
     return None
 
 
-def _takes_fast_path(scanned: _ScannedQuantity, *, base: int, exponent: int) -> bool:
+def _takes_fast_path(scanned: ScannedQuantity, *, base: int, exponent: int) -> bool:
     digits = len(scanned.whole) + len(scanned.fraction)
     if base == 10:
         return digits <= 18 and exponent - len(scanned.fraction) >= _NANO_EXPONENT

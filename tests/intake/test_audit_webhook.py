@@ -1052,3 +1052,27 @@ def test_sample_kubeconfig_points_at_receiver() -> None:
     assert cluster["server"].endswith(audit_webhook.DEFAULT_PATH)
     assert "certificate-authority" in cluster
     assert {"client-certificate", "client-key"} <= set(user)
+
+
+def test_pod_env_secrets_are_redacted_before_queueing() -> None:
+    """A literal password in a rejected Pod never reaches the queue in clear."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "web",
+                    "image": "nginx:1.27",
+                    "env": [{"name": "DB_PASSWORD", "value": "hunter2-but-longer"}],
+                }
+            ]
+        },
+    }
+    event = _with(requestObject=pod)
+
+    prepared = audit_webhook.prepare(event)
+
+    assert "hunter2-but-longer" not in json.dumps(prepared)
+    assert prepared["requestObject"]["spec"]["containers"][0]["image"] == "nginx:1.27"

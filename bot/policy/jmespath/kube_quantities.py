@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.policy import quantities
+
 DECIMAL_SI = "DecimalSI"
 BINARY_SI = "BinarySI"
 DECIMAL_EXPONENT = "DecimalExponent"
@@ -22,7 +24,6 @@ DECIMAL_EXPONENT = "DecimalExponent"
 _MAX_INT64 = 2**63 - 1
 _NANO = -9
 _DIGITS = frozenset("0123456789")
-_SUFFIX_LETTERS = frozenset("eEinumkKMGTP")
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL_BY_EXPONENT = {exponent: suffix for suffix, exponent in _DECIMAL.items()}
@@ -56,22 +57,13 @@ class Quantity:
         return format_quantity(self.unscaled, self.exponent, self.format)
 
 
-@dataclass(frozen=True)
-class _Scanned:
-    negative: bool
-    written: str
-    whole: str
-    fraction: str
-    suffix: str
-
-
 def parse_quantity(text: str) -> Quantity | None:
     """Parse like `resource.ParseQuantity`; None where it returns an error."""
     if not text:
         return None
     if text == "0":
         return Quantity(0, 0, DECIMAL_SI)
-    scanned = _scan(text)
+    scanned = quantities.scan_quantity(text)
     if scanned is None:
         return None
     interpreted = _interpret_suffix(scanned.suffix)
@@ -86,64 +78,20 @@ def parse_quantity(text: str) -> Quantity | None:
     return _slow_path(scanned, base=base, exponent=exponent, fmt=fmt)
 
 
-def _scan(text: str) -> _Scanned | None:
-    """Split sign, digits and suffix as `parseQuantityString` does."""
-    end, pos, negative = len(text), 0, False
-    if text[0] in "+-":
-        negative, pos = text[0] == "-", 1
-
-    # NB: nothing but zeros (even nothing at all after a sign) reads as zero.
-    while pos < end and text[pos] == "0":
-        pos += 1
-    if pos >= end:
-        return _Scanned(negative, "0", "0", "", "")
-    start = pos
-    while pos < end and text[pos] in _DIGITS:
-        pos += 1
-    whole = text[start:pos] or "0"
-    if pos >= end:
-        return _Scanned(negative, text, whole, "", "")
-
-    fraction = ""
-    if text[pos] == ".":
-        start = pos = pos + 1
-        while pos < end and text[pos] in _DIGITS:
-            pos += 1
-        fraction = text[start:pos]
-        if pos >= end:
-            return _Scanned(negative, text, whole, fraction, "")
-    written, suffix_start = text[:pos], pos
-
-    # A suffix is a run of suffix letters and then an optional signed integer.
-    while pos < end and text[pos] in _SUFFIX_LETTERS:
-        pos += 1
-    if pos < end and text[pos] in "+-":
-        pos += 1
-    while pos < end and text[pos] in _DIGITS:
-        pos += 1
-    if pos < end:
-        return None
-    return _Scanned(negative, written, whole, fraction, text[suffix_start:])
-
-
 def _interpret_suffix(suffix: str) -> tuple[int, int, str] | None:
-    if suffix in _DECIMAL:
-        return 10, _DECIMAL[suffix], DECIMAL_SI
-    if suffix in _BINARY:
-        return 2, _BINARY[suffix], BINARY_SI
-    if len(suffix) > 1 and suffix[0] in "eE":
-        digits = suffix[2:] if suffix[1] in "+-" else suffix[1:]
-        if not digits or not set(digits) <= _DIGITS:
-            return None
-        exponent = int(suffix[1:])
-        if not -(2**63) <= exponent <= _MAX_INT64:
-            return None
-        # NB: Kubernetes keeps the exponent in an int32 and lets it wrap.
-        return 10, (exponent + 2**31) % 2**32 - 2**31, DECIMAL_EXPONENT
-    return None
+    """(base, exponent, format) of a suffix, the format as Kubernetes infers it."""
+    found = quantities.interpret_suffix(suffix)
+    if found is None:
+        return None
+    base, exponent = found
+    if base == 2:
+        return base, exponent, BINARY_SI
+    return base, exponent, DECIMAL_SI if suffix in _DECIMAL else DECIMAL_EXPONENT
 
 
-def _fast_path(scanned: _Scanned, *, base: int, exponent: int, fmt: str) -> Quantity | None:
+def _fast_path(
+    scanned: quantities.ScannedQuantity, *, base: int, exponent: int, fmt: str
+) -> Quantity | None:
     mantissa, scale = 1, exponent
     if base == 10:
         precision = 18 - (len(scanned.whole) + len(scanned.fraction))
@@ -163,7 +111,9 @@ def _fast_path(scanned: _Scanned, *, base: int, exponent: int, fmt: str) -> Quan
     return Quantity(-value if scanned.negative else value, scale, fmt)
 
 
-def _slow_path(scanned: _Scanned, *, base: int, exponent: int, fmt: str) -> Quantity | None:
+def _slow_path(
+    scanned: quantities.ScannedQuantity, *, base: int, exponent: int, fmt: str
+) -> Quantity | None:
     # The written number is re-read as an arbitrary-precision decimal.
     body = scanned.written.lstrip("+-")
     whole, _, fraction = body.partition(".")
