@@ -21,7 +21,7 @@ import dataclasses
 import datetime
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -52,15 +52,6 @@ _COMMAND = re.compile(r"/[a-z0-9][a-z0-9_-]{0,31}")
 class ConfigError(InputError):
     """The file is missing, not YAML, or does not fit the schema; or a
     secret is missing from the environment. One line per problem."""
-
-    def __init__(
-        self, problem: str, *, source: str, field: str = "", more: Sequence[str] = ()
-    ) -> None:
-        self.more = tuple(more)
-        super().__init__(problem, source=source, field=field)
-
-    def describe(self) -> str:
-        return "\n".join([super().describe(), *self.more])
 
 
 # -- value types ---------------------------------------------------------------

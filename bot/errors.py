@@ -11,6 +11,9 @@ CLI can print it as is and exit, and the bot can relay it to a person.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class PolicybotError(Exception):
     """Base of every error the project raises on purpose."""
@@ -42,11 +45,14 @@ class InputError(PermanentError):
         source: str = "",
         document: int | None = None,
         field: str = "",
+        more: Sequence[str] = (),
     ) -> None:
         self.problem = problem
         self.source = source
         self.document = document
         self.field = field
+        self.more = tuple(more)
+        """Further problems found in the same input, one full line each."""
         super().__init__(self.describe())
 
     def describe(self) -> str:
@@ -58,7 +64,24 @@ class InputError(PermanentError):
         if self.field:
             parts.append(self.field)
         parts.append(self.problem)
-        return ": ".join(parts)
+        return "\n".join([": ".join(parts), *self.more])
+
+
+def schema_error(
+    kind: type[InputError], problems: Sequence[Mapping[str, Any]], *, source: str
+) -> InputError:
+    """One error for every problem a schema validation found (pydantic's `errors()`).
+
+    The first problem is the error's own field and text; the others follow as
+    `source: field: problem` lines, so an author can fix them all in one go.
+    """
+    first, *rest = problems
+    return kind(
+        str(first["msg"]),
+        source=source,
+        field=field_path(tuple(first["loc"])),
+        more=[f"{source}: {field_path(tuple(p['loc']))}: {p['msg']}" for p in rest],
+    )
 
 
 def field_path(location: tuple[int | str, ...]) -> str:

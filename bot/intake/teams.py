@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -171,15 +171,6 @@ class TeamsError(InputError):
     One line per problem, each reading `file: field: problem`.
     """
 
-    def __init__(
-        self, problem: str, *, source: str, field: str = "", more: Sequence[str] = ()
-    ) -> None:
-        self.more = tuple(more)
-        super().__init__(problem, source=source, field=field)
-
-    def describe(self) -> str:
-        return "\n".join([super().describe(), *self.more])
-
 
 @dataclass(frozen=True)
 class Ownership:
@@ -223,13 +214,7 @@ class Registry:
             return cls(RegistryFile.model_validate(data))
         except pydantic.ValidationError as error:
             problems = error.errors(include_url=False, include_context=False)
-            first, *rest = problems
-            raise TeamsError(
-                first["msg"],
-                source=source,
-                field=errors.field_path(first["loc"]),
-                more=[f"{source}: {errors.field_path(p['loc'])}: {p['msg']}" for p in rest],
-            ) from None
+            raise errors.schema_error(TeamsError, problems, source=source) from None
 
     def __iter__(self) -> Iterator[Team]:
         return iter(self._teams.values())

@@ -41,15 +41,6 @@ class KnowledgeError(InputError):
     so that the author can go straight to the place to fix.
     """
 
-    def __init__(
-        self, problem: str, *, source: str, field: str = "", more: Sequence[str] = ()
-    ) -> None:
-        self.more = tuple(more)
-        super().__init__(problem, source=source, field=field)
-
-    def describe(self) -> str:
-        return "\n".join([super().describe(), *self.more])
-
 
 class Catalog:
     """Explanations keyed by policy and rule, with Kyverno's naming folded in."""
@@ -162,13 +153,7 @@ def _parse(path: Path, *, source: str) -> entries.ExplanationsFile:
         return entries.ExplanationsFile.model_validate(data)
     except pydantic.ValidationError as error:
         problems = error.errors(include_url=False, include_context=False)
-        first, *rest = problems
-        raise KnowledgeError(
-            first["msg"],
-            source=source,
-            field=errors.field_path(first["loc"]),
-            more=[f"{source}: {errors.field_path(p['loc'])}: {p['msg']}" for p in rest],
-        ) from None
+        raise errors.schema_error(KnowledgeError, problems, source=source) from None
 
 
 def _merge(

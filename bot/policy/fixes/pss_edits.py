@@ -20,7 +20,7 @@ from typing import Any
 from bot.policy.fixes import patches
 from bot.policy.fixes.patches import PatchOp
 from bot.policy.fixes.proposals import ProposedFix
-from bot.policy.pss import pods
+from bot.policy.pss import kyverno, pods
 from bot.policy.pss.results import FieldViolation
 
 Segment = str | int
@@ -30,16 +30,6 @@ Segments = tuple[Segment, ...]
 # `metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]`.
 _TOKEN = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
 _NEEDS_BRACKETS = re.compile(r"[./\[]")
-
-# The kinds whose pod template Kyverno reads at `spec.template`.
-_TEMPLATE_KINDS = (
-    "DaemonSet",
-    "Deployment",
-    "Job",
-    "StatefulSet",
-    "ReplicaSet",
-    "ReplicationController",
-)
 
 _MISSING = object()
 
@@ -94,7 +84,7 @@ class Location:
         kind = resource.get("kind")
         if kind == "Pod":
             return cls(("metadata",), ("spec",))
-        if kind in _TEMPLATE_KINDS:
+        if kind in kyverno.TEMPLATE_KINDS:
             return cls(("spec", "template", "metadata"), ("spec", "template", "spec"))
         if kind == "CronJob":
             # NB: Kyverno reads the job template's metadata, not the pod template's.

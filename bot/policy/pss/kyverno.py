@@ -28,7 +28,8 @@ from bot.policy.pss import exclusions, fielderrors, levels, pods
 from bot.policy.pss.exclusions import CONTROL_CHECKS, Exclusion, FailedCheck
 from bot.policy.pss.results import CheckResult, FieldViolation
 
-_TEMPLATE_KINDS = (
+TEMPLATE_KINDS = (
+    # The kinds whose pod template Kyverno reads at `spec.template`.
     "DaemonSet",
     "Deployment",
     "Job",
@@ -215,7 +216,7 @@ def _kyverno_pod_parts(
     if kind == "Pod":
         parts = pods.pod_parts(resource)
         return (parts[0], parts[1]) if parts else None
-    if kind in _TEMPLATE_KINDS:
+    if kind in TEMPLATE_KINDS:
         template = pods.child(pods.child(resource, "spec"), "template")
         return _meta_and_spec(template)
     if kind == "CronJob":
@@ -234,7 +235,7 @@ def _meta_and_spec(
 
 def _kyverno_field(field: str, kind: str) -> str:
     """Kyverno's textual rewrite of a pod path into the resource's path."""
-    if kind in _TEMPLATE_KINDS:
+    if kind in TEMPLATE_KINDS:
         field = field.replace("spec", "spec.template.spec")
     elif kind == "CronJob":
         field = field.replace("spec", "spec.jobTemplate.spec.template.spec")
@@ -254,7 +255,7 @@ def _rewrite_errors(
 
 def _resource_path(path: str, kind: str) -> str:
     """A pod-relative path placed where the field really is in the resource."""
-    if kind in _TEMPLATE_KINDS:
+    if kind in TEMPLATE_KINDS:
         return f"spec.template.{path}"
     if kind == "CronJob":
         prefix = (
