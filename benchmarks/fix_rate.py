@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.knowledge import catalog
 from bot.kyvernotest import running, suites
 from bot.policy import celpolicies, engine, resources
-from bot.policy.fixes import cel_fixes, synthesis
+from bot.policy.fixes import cel_fixes, platform_defaults, synthesis
 from bot.policy.policies import Rule
 
 VPOL_GROUP = "CEL (ValidatingPolicy)"
@@ -54,11 +55,21 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--list", choices=["guided", "none"], help="print those fixes")
+    parser.add_argument(
+        "--no-platform-defaults",
+        action="store_true",
+        help="derive values from the manifests alone, without knowledge/platform",
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus}", file=sys.stderr)
         return 2
 
+    defaults = (
+        platform_defaults.NO_DEFAULTS
+        if args.no_platform_defaults
+        else platform_defaults.load(catalog.bundled_platform_paths())
+    )
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     broken = 0
     seconds = 0.0
@@ -92,7 +103,12 @@ def main() -> int:
                     group = rule_group(rule)
                     started = time.perf_counter()
                     fix = synthesis.synthesize(
-                        result, request, prepared.kyverno, before=before, inputs=inputs
+                        result,
+                        request,
+                        prepared.kyverno,
+                        before=before,
+                        inputs=inputs,
+                        defaults=defaults,
                     )
                     seconds += time.perf_counter() - started
                     synthesized += 1
@@ -101,7 +117,7 @@ def main() -> int:
                         broken += _breaks_something(prepared, request, fix, before, inputs)
                     if args.list and fix.status == args.list:
                         print(
-                            f"{args.list.upper()} {path.parent.parent.name} "
+                            f"{args.list.upper()} [{group}] {path.parent.parent.name} "
                             f"{policy.name}/{result.rule} {ref}: {fix.note}"
                         )
         for cel_policy in prepared.cel_policies:
@@ -117,7 +133,11 @@ def main() -> int:
                     continue
                 started = time.perf_counter()
                 fixed = cel_fixes.fix_cel_policy(
-                    cel_policy, request, lookups=prepared.lookups, policies=prepared.cel_policies
+                    cel_policy,
+                    request,
+                    lookups=prepared.lookups,
+                    policies=prepared.cel_policies,
+                    defaults=defaults,
                 )
                 seconds += time.perf_counter() - started
                 if fixed is None:
@@ -128,7 +148,7 @@ def main() -> int:
                     broken += _breaks_a_cel_policy(prepared, cel_policy, request, fixed)
                 if args.list and fixed.status == args.list:
                     print(
-                        f"{args.list.upper()} {path.parent.parent.name} "
+                        f"{args.list.upper()} [{VPOL_GROUP}] {path.parent.parent.name} "
                         f"{cel_policy.name} {ref}: {fixed.note}"
                     )
 

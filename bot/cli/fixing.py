@@ -19,7 +19,7 @@ from bot.errors import InputError
 from bot.knowledge import catalog as knowledge_catalog
 from bot.knowledge.explaining import Explainer
 from bot.policy import celpolicies, documents, manifests, resources
-from bot.policy.fixes import combining, diffs, rewriting, synthesis
+from bot.policy.fixes import combining, diffs, platform_defaults, rewriting, synthesis
 from bot.policy.fixes.patches import PatchOp
 from bot.policy.requests import AdmissionRequest
 
@@ -41,6 +41,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH",
         help="extra knowledge files or directories, on top of the bundled ones",
     )
+    defaults = parser.add_mutually_exclusive_group()
+    defaults.add_argument(
+        "--platform-defaults",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="LimitRange and StorageClass manifests whose defaults fill fields a rule only "
+        "wants set (default: the bundled knowledge/platform)",
+    )
+    defaults.add_argument(
+        "--no-platform-defaults",
+        action="store_true",
+        help="derive values from the manifest alone; fields a rule only wants set stay "
+        "placeholders",
+    )
     parser.add_argument("--output", choices=["text", "json"], default="text")
     parser.add_argument(
         "--write", action="store_true", help="rewrite the files with every exact fix applied"
@@ -59,17 +74,20 @@ def run(args: argparse.Namespace) -> int:
         ),
         {policy.name: policy for policy in loaded},
     )
+    defaults = load_platform_defaults(args.platform_defaults, disabled=args.no_platform_defaults)
     objects = manifests.load_manifests(args.paths)
 
     entries: list[dict[str, Any]] = []
     combined: list[tuple[manifests.Manifest, combining.CombinedFix]] = []
     for manifest in objects:
-        fixes = synthesis.fix_failures(manifest.content, loaded)
-        fixes += _cel_policy_fixes(manifest.content, policy_set.cel)
+        fixes = synthesis.fix_failures(manifest.content, loaded, defaults=defaults)
+        fixes += _cel_policy_fixes(manifest.content, policy_set.cel, defaults)
         for fix in fixes:
             entries.append(_entry(fix, manifest, explainer))
         if fixes:
-            combined.append((manifest, combining.combine(manifest.content, loaded)))
+            combined.append(
+                (manifest, combining.combine(manifest.content, loaded, defaults=defaults))
+            )
 
     if args.write:
         _write(combined)
@@ -81,8 +99,19 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_REMAINING if remaining else EXIT_CLEAN
 
 
+def load_platform_defaults(
+    paths: Sequence[str] | None, *, disabled: bool
+) -> platform_defaults.PlatformDefaults:
+    """The platform's decided values: the given files, the bundled ones, or none."""
+    if disabled:
+        return platform_defaults.NO_DEFAULTS
+    return platform_defaults.load(paths or knowledge_catalog.bundled_platform_paths())
+
+
 def _cel_policy_fixes(
-    manifest: dict[str, Any], cel_policies: Sequence[celpolicies.CelPolicy]
+    manifest: dict[str, Any],
+    cel_policies: Sequence[celpolicies.CelPolicy],
+    defaults: platform_defaults.PlatformDefaults,
 ) -> list[synthesis.Fix]:
     """Fixes for the ValidatingPolicies and VAPs that reject the manifest.
 
@@ -94,7 +123,10 @@ def _cel_policy_fixes(
     from bot.policy.fixes import cel_fixes
 
     request = AdmissionRequest(object=manifest)
-    found = (cel_fixes.fix_cel_policy(p, request, policies=cel_policies) for p in cel_policies)
+    found = (
+        cel_fixes.fix_cel_policy(p, request, policies=cel_policies, defaults=defaults)
+        for p in cel_policies
+    )
     return [fix for fix in found if fix is not None]
 
 

@@ -98,6 +98,11 @@ def bundled_explanation_paths() -> list[Path]:
     return _yaml_files_in(bundled_root() / "explanations")
 
 
+def bundled_platform_paths() -> list[Path]:
+    """The platform defaults shipped with Policybot: a LimitRange, a default StorageClass."""
+    return _yaml_files_in(bundled_root() / "platform")
+
+
 def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
     """Read explanation files into a catalog.
 

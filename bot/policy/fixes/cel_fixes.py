@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 
 from bot.policy import cel, celpolicies
 from bot.policy.celpolicies import CelPolicy
-from bot.policy.fixes import cel_problems, synthesis
+from bot.policy.fixes import cel_problems, filling, synthesis
 from bot.policy.fixes.patches import PatchError, apply_patch
+from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
 
@@ -33,6 +34,7 @@ def fix_cel_policy(
     *,
     lookups: cel.Lookups | None = None,
     policies: Sequence[CelPolicy] = (),
+    defaults: PlatformDefaults = NO_DEFAULTS,
 ) -> synthesis.Fix | None:
     """The fix for a CEL policy that rejects the request; None when it does not.
 
@@ -42,6 +44,7 @@ def fix_cel_policy(
         lookups: cluster objects and namespaces its expressions may read.
         policies: the other CEL policies in force; none of them that passes
             now may fail after the fix.
+        defaults: values the platform has decided, used instead of placeholders.
     """
     before = celpolicies.evaluate(policy, request, lookups=lookups)
     failure = next((r for r in before if r.status in _REJECTED), None)
@@ -51,6 +54,9 @@ def fix_cel_policy(
     proposal = cel_problems.propose(problem) if problem is not None else None
     if proposal is None or not proposal.ops:
         return synthesis.Fix(failure, "none", note=_why_underivable(policy, problem is None))
+    proposal = filling.fill(
+        request.object, proposal.ops, proposal.placeholders, proposal.summary, defaults
+    )
     try:
         fixed = apply_patch(dict(request.object), proposal.ops)
     except PatchError as error:

@@ -17,6 +17,7 @@ from typing import Any
 from bot.policy import engine
 from bot.policy.fixes import synthesis
 from bot.policy.fixes.patches import PatchOp
+from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
 from bot.policy.requests import AdmissionRequest
 
@@ -38,6 +39,7 @@ def combine(
     *,
     request: AdmissionRequest | None = None,
     inputs: engine.Inputs = engine.NO_INPUTS,
+    defaults: PlatformDefaults = NO_DEFAULTS,
 ) -> CombinedFix:
     request = request or AdmissionRequest(object=dict(manifest))
     current = request
@@ -55,7 +57,9 @@ def combine(
             break
         progressed = False
         for failure in candidates:
-            fix = synthesis.synthesize(failure, current, policies, before=before, inputs=inputs)
+            fix = synthesis.synthesize(
+                failure, current, policies, before=before, inputs=inputs, defaults=defaults
+            )
             if fix.status != "exact" or fix.fixed is None:
                 unfixable.add((failure.policy, failure.rule))
                 continue

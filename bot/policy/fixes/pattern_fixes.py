@@ -26,7 +26,7 @@ from bot.policy.anchors import AnchorKind
 from bot.policy.fixes import values_synthesis
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
 from bot.policy.fixes.proposals import ProposedFix
-from bot.policy.fixes.values_synthesis import MISSING, satisfying_value
+from bot.policy.fixes.values_synthesis import MISSING, Derived, satisfying_value
 
 __all__ = [
     "MISSING",
@@ -55,8 +55,14 @@ _REFERENCED_LISTS = frozenset({"containers", "initContainers", "ephemeralContain
 
 _Path = tuple[str | int, ...]
 
+Lookup = Callable[[Sequence[str | int]], Derived | None]
+"""Answers "what value has already been decided for this field?" (platform
+defaults), for a path relative to the resource being fixed."""
 
-def fix_pattern(resource: Mapping[str, Any], pattern: Any) -> ProposedFix | None:
+
+def fix_pattern(
+    resource: Mapping[str, Any], pattern: Any, *, lookup: Lookup | None = None
+) -> ProposedFix | None:
     """Propose the changes that make a resource pass one validate pattern.
 
     Returns None when the resource already passes (or the rule skips it),
@@ -65,10 +71,14 @@ def fix_pattern(resource: Mapping[str, Any], pattern: Any) -> ProposedFix | None
     """
     if _status(resource, pattern) != "fail":
         return None
-    return _propose(resource, pattern, accept=lambda doc: _status(doc, pattern) == "pass")
+    return _propose(
+        resource, pattern, accept=lambda doc: _status(doc, pattern) == "pass", lookup=lookup
+    )
 
 
-def fix_any_pattern(resource: Mapping[str, Any], alternatives: Sequence[Any]) -> ProposedFix | None:
+def fix_any_pattern(
+    resource: Mapping[str, Any], alternatives: Sequence[Any], *, lookup: Lookup | None = None
+) -> ProposedFix | None:
     """Propose the cheapest fix that makes one of the `anyPattern` entries pass.
 
     Fixes without placeholders are preferred, then those with fewer
@@ -77,7 +87,12 @@ def fix_any_pattern(resource: Mapping[str, Any], alternatives: Sequence[Any]) ->
     if _any_status(resource, alternatives) != "fail":
         return None
     proposals = [
-        _propose(resource, alternative, accept=lambda doc: _any_status(doc, alternatives) == "pass")
+        _propose(
+            resource,
+            alternative,
+            accept=lambda doc: _any_status(doc, alternatives) == "pass",
+            lookup=lookup,
+        )
         for alternative in alternatives
     ]
     ranked = [
@@ -103,7 +118,11 @@ def _any_status(resource: Any, alternatives: Sequence[Any]) -> str:
 
 
 def _propose(
-    resource: Mapping[str, Any], pattern: Any, *, accept: Callable[[Any], bool]
+    resource: Mapping[str, Any],
+    pattern: Any,
+    *,
+    accept: Callable[[Any], bool],
+    lookup: Lookup | None,
 ) -> ProposedFix | None:
     # Each round works on a copy whose placeholders are filled in, so that a
     # placeholder is not "fixed" again by the next round.
@@ -111,7 +130,7 @@ def _propose(
     document: Any = resource
     probe: Any = resource
     for _ in range(_MAX_ROUNDS):
-        walker = _Walker(probe)
+        walker = _Walker(probe, lookup)
         walker.fix(probe, pattern, (), present=True)
         found = walker.result()
         if not found:
@@ -169,8 +188,9 @@ class _Change:
 class _Walker:
     """One pass over a resource, collecting the changes a pattern asks for."""
 
-    def __init__(self, document: Any) -> None:
+    def __init__(self, document: Any, lookup: Lookup | None = None) -> None:
         self._document = document
+        self._lookup = lookup
         self.changes: list[_Change] = []
         self._dropped: list[tuple[_Path, str]] = []
 
@@ -278,7 +298,7 @@ class _Walker:
                 if old is not new:
                     self._set((*at, index), (new, ""), present=True)
         else:
-            self._set(at, (kept, "; ".join(filter(None, notes))), present=True)
+            self._set(at, (kept, "; ".join(dict.fromkeys(filter(None, notes)))), present=True)
 
     def _fix_existence(self, value: Any, pattern: Any, at: _Path) -> None:
         if not isinstance(value, list | tuple) or not isinstance(pattern, list | tuple):
@@ -294,7 +314,7 @@ class _Walker:
             # Repair the element that needs the fewest changes.
             options: list[tuple[tuple[bool, int, int], list[_Change]]] = []
             for index, item in enumerate(value):
-                trial = _Walker(self._document)
+                trial = _Walker(self._document, self._lookup)
                 trial.fix(item, wanted, (*at, index), present=True)
                 found = trial.result()
                 if found:
@@ -325,7 +345,7 @@ class _Walker:
                     return None
                 built[name] = part[0]
                 notes.append(part[1])
-            return built, "; ".join(filter(None, notes))
+            return built, "; ".join(dict.fromkeys(filter(None, notes)))
         if isinstance(pattern, list | tuple):
             if not pattern:
                 return None
@@ -336,15 +356,20 @@ class _Walker:
             if any(part is None for part in parts):
                 return None
             kept = [part for part in parts if part is not None]
-            return [part[0] for part in kept], "; ".join(filter(None, (p[1] for p in kept)))
+            notes = dict.fromkeys(filter(None, (p[1] for p in kept)))
+            return [part[0] for part in kept], "; ".join(notes)
         return self._leaf(pattern, MISSING, at)
 
     def _leaf(self, pattern: Any, current: Any, at: _Path) -> tuple[Any, str] | None:
         """A scalar proposal, with a note when the resource suggested it."""
         if current is MISSING or current in (None, ""):
-            derived = values_synthesis.derive(self._document, at)
-            if derived is not None and values.value_matches(derived.value, pattern):
-                return derived.value, derived.note
+            # The resource's own answer first, then the platform's.
+            for derived in (
+                values_synthesis.derive(self._document, at),
+                self._lookup(at) if self._lookup is not None else None,
+            ):
+                if derived is not None and values.value_matches(derived.value, pattern):
+                    return derived.value, derived.note
         field = at[-1] if at and isinstance(at[-1], str) else ""
         proposal = satisfying_value(pattern, current, field=field, as_text=_in_text_map(at))
         return None if proposal is None else (proposal[0], "")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,11 +23,13 @@ from bot.policy.fixes import (
     cel_problems,
     deny_fixes,
     deny_tracing,
+    filling,
     kube_semantics,
     pattern_fixes,
     pss_fixes,
 )
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
+from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.jmespath import JMESPathError
 from bot.policy.operators_go import deep_equal
 from bot.policy.policies import Policy, Rule
@@ -69,12 +71,13 @@ def fix_failures(
     *,
     request: AdmissionRequest | None = None,
     inputs: engine.Inputs = engine.NO_INPUTS,
+    defaults: PlatformDefaults = NO_DEFAULTS,
 ) -> list[Fix]:
     """One fix per failing rule of the policy set on this manifest."""
     request = request or AdmissionRequest(object=dict(manifest))
     before = engine.evaluate_all(policies, request, inputs)
     return [
-        synthesize(result, request, policies, before=before, inputs=inputs)
+        synthesize(result, request, policies, before=before, inputs=inputs, defaults=defaults)
         for result in before
         if result.status in ("fail", "warn")
     ]
@@ -87,13 +90,24 @@ def synthesize(
     *,
     before: Sequence[RuleResult],
     inputs: engine.Inputs = engine.NO_INPUTS,
+    defaults: PlatformDefaults = NO_DEFAULTS,
 ) -> Fix:
+    """The proven fix for one failure.
+
+    `defaults` holds the values the platform has decided (LimitRange
+    defaults, the default StorageClass); a field the rule wants set to any
+    value takes them instead of a placeholder.
+    """
     rule = _find_rule(policies, failure.policy, failure.rule)
     if rule is None:
         return Fix(failure, "none", note="the failing rule is not in the policy set")
-    proposal = _propose(rule, request, inputs)
+    proposal = _propose(rule, request, inputs, defaults)
     if proposal is None or not proposal.ops:
         return Fix(failure, "none", note=_why_underivable(rule))
+    found = filling.fill(
+        request.object, proposal.ops, proposal.placeholders, proposal.summary, defaults
+    )
+    proposal = _Proposal(found.ops, found.placeholders, found.summary)
     # What the rule asks may not be all the workload needs to keep working.
     ops, needed, explained = kube_semantics.complete(request.object, proposal.ops)
     proposal = _Proposal(ops, (*proposal.placeholders, *needed), (*proposal.summary, *explained))
@@ -149,7 +163,9 @@ def _find_rule(policies: Sequence[Policy], policy_name: str, rule_name: str) -> 
     return None
 
 
-def _propose(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> _Proposal | None:
+def _propose(
+    rule: Rule, request: AdmissionRequest, inputs: engine.Inputs, defaults: PlatformDefaults
+) -> _Proposal | None:
     validate = rule.validate or {}
     if "podSecurity" in validate:
         fix = pss_fixes.fix_pod_security(
@@ -165,7 +181,27 @@ def _propose(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> _P
     context = _context_for(rule, request, inputs)
     # Rule preconditions go with the deny block so that no fix dodges them.
     block = {**validate, "preconditions": rule.raw.get("preconditions")}
-    return _propose_block(block, request.object, context, base=(), path=("validate",))
+    return _propose_block(
+        block,
+        request.object,
+        context,
+        base=(),
+        path=("validate",),
+        lookup=_platform_lookup(request.object, defaults),
+    )
+
+
+def _platform_lookup(
+    manifest: Mapping[str, Any], defaults: PlatformDefaults
+) -> Callable[[tuple[str | int, ...]], pattern_fixes.Lookup | None]:
+    """For a place in the manifest, the platform-value lookup of the part fixed there."""
+
+    def at_base(base: tuple[str | int, ...]) -> pattern_fixes.Lookup | None:
+        if defaults is NO_DEFAULTS:
+            return None
+        return lambda at: defaults.value_for(manifest, (*base, *at))
+
+    return at_base
 
 
 def _propose_block(
@@ -175,6 +211,7 @@ def _propose_block(
     *,
     base: tuple[str | int, ...],
     path: tuple[str | int, ...],
+    lookup: Callable[[tuple[str | int, ...]], pattern_fixes.Lookup | None],
 ) -> _Proposal | None:
     """A proposal for one validate (or foreach) block, with ops relative to the manifest."""
     if "pattern" in block or "anyPattern" in block:
@@ -184,9 +221,9 @@ def _propose_block(
         except LOOKUP_ERRORS:
             return None
         if key == "pattern":
-            proposed = pattern_fixes.fix_pattern(target, pattern)
+            proposed = pattern_fixes.fix_pattern(target, pattern, lookup=lookup(base))
         elif isinstance(pattern, list):
-            proposed = pattern_fixes.fix_any_pattern(target, pattern)
+            proposed = pattern_fixes.fix_any_pattern(target, pattern, lookup=lookup(base))
         else:
             return None
         return _rebased(_from_proposed(proposed), base)
@@ -195,7 +232,9 @@ def _propose_block(
             block["deny"], context, base, preconditions=block.get("preconditions")
         )
     if isinstance(block.get("foreach"), list):
-        return _propose_foreach(block["foreach"], target, context, base=base, path=path)
+        return _propose_foreach(
+            block["foreach"], target, context, base=base, path=path, lookup=lookup
+        )
     return None
 
 
@@ -240,6 +279,7 @@ def _propose_foreach(
     *,
     base: tuple[str | int, ...],
     path: tuple[str | int, ...],
+    lookup: Callable[[tuple[str | int, ...]], pattern_fixes.Lookup | None],
 ) -> _Proposal | None:
     nesting = sum(1 for segment in path if segment == "foreach")
     ops: list[PatchOp] = []
@@ -266,7 +306,9 @@ def _propose_foreach(
                 )
             elif isinstance(item, Mapping):
                 loop_path = (*path, "foreach", index)
-                proposal = _propose_block(loop, item, scoped, base=where, path=loop_path)
+                proposal = _propose_block(
+                    loop, item, scoped, base=where, path=loop_path, lookup=lookup
+                )
             else:
                 proposal = None
             if proposal is not None:
