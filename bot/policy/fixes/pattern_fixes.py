@@ -356,8 +356,8 @@ class _Walker:
             if any(part is None for part in parts):
                 return None
             kept = [part for part in parts if part is not None]
-            notes = dict.fromkeys(filter(None, (p[1] for p in kept)))
-            return [part[0] for part in kept], "; ".join(notes)
+            said = dict.fromkeys(filter(None, (p[1] for p in kept)))
+            return [part[0] for part in kept], "; ".join(said)
         return self._leaf(pattern, MISSING, at)
 
     def _leaf(self, pattern: Any, current: Any, at: _Path) -> tuple[Any, str] | None:
