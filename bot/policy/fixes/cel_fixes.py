@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 
 from bot.policy import cel, celpolicies
 from bot.policy.celpolicies import CelPolicy
-from bot.policy.fixes import cel_problems, filling, synthesis
+from bot.policy.fixes import cel_problems, filling, kube_semantics, synthesis
 from bot.policy.fixes.patches import PatchError, apply_patch
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
+from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
 
@@ -57,6 +58,9 @@ def fix_cel_policy(
     proposal = filling.fill(
         request.object, proposal.ops, proposal.placeholders, proposal.summary, defaults
     )
+    # What the policy asks may not be all the workload needs to keep working.
+    ops, needed, explained = kube_semantics.complete(request.object, proposal.ops)
+    proposal = ProposedFix(ops, (*proposal.placeholders, *needed), (*proposal.summary, *explained))
     try:
         fixed = apply_patch(dict(request.object), proposal.ops)
     except PatchError as error:

@@ -50,6 +50,9 @@ _TEXT_MAPS = frozenset(
 )
 """Maps whose values Kubernetes only takes as strings."""
 
+_MARKER_MAPS = frozenset({"labels", "annotations"})
+"""Maps where a key with an empty value is a common, valid marker."""
+
 _REFERENCED_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers", "volumes"})
 """Lists whose elements are referred to by name, so never dropped."""
 
@@ -124,13 +127,33 @@ def _propose(
     accept: Callable[[Any], bool],
     lookup: Lookup | None,
 ) -> ProposedFix | None:
+    # Where the rule accepts an optional field left out and no value it allows
+    # can be derived, leaving it out beats a placeholder; should that walk not
+    # reach a passing manifest, the placeholders are still a useful answer.
+    for prefer_removal in (True, False):
+        found = _propose_rounds(
+            resource, pattern, accept=accept, lookup=lookup, prefer_removal=prefer_removal
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _propose_rounds(
+    resource: Mapping[str, Any],
+    pattern: Any,
+    *,
+    accept: Callable[[Any], bool],
+    lookup: Lookup | None,
+    prefer_removal: bool,
+) -> ProposedFix | None:
     # Each round works on a copy whose placeholders are filled in, so that a
     # placeholder is not "fixed" again by the next round.
     changes: list[_Change] = []
     document: Any = resource
     probe: Any = resource
     for _ in range(_MAX_ROUNDS):
-        walker = _Walker(probe, lookup)
+        walker = _Walker(probe, lookup, prefer_removal=prefer_removal)
         walker.fix(probe, pattern, (), present=True)
         found = walker.result()
         if not found:
@@ -188,20 +211,54 @@ class _Change:
 class _Walker:
     """One pass over a resource, collecting the changes a pattern asks for."""
 
-    def __init__(self, document: Any, lookup: Lookup | None = None) -> None:
+    def __init__(
+        self, document: Any, lookup: Lookup | None = None, *, prefer_removal: bool = False
+    ) -> None:
         self._document = document
         self._lookup = lookup
+        self._prefer_removal = prefer_removal
         self.changes: list[_Change] = []
-        self._dropped: list[tuple[_Path, str]] = []
+        self._dropped: list[tuple[_Path, Any]] = []
+        self._optional: set[_Path] = set()
+        """Fields the pattern reaches through `=(key)`: it accepts them absent."""
 
     def result(self) -> list[_Change]:
         """The changes in an order that applies: list elements go last, from
         the highest index down, so no pointer is shifted before it is used."""
+        emptied = self._emptied_lists()
         drops = [
-            _Change(PatchOp("remove", pointer(*at)), f"remove {_dotted(at)} ({_render(name)})")
-            for at, name in sorted(self._dropped, reverse=True)
+            _Change(
+                PatchOp("remove", pointer(*at)),
+                f"remove {_dotted(at)}" + (f" ({_render(name)})" if name is not None else ""),
+            )
+            for at, name in sorted(self._dropped, key=lambda drop: drop[0], reverse=True)
+            if at[:-1] not in emptied
         ]
-        return self.changes + drops
+        gone = [
+            _Change(
+                PatchOp("remove", pointer(*self._pruned(owner))),
+                f"remove {_dotted(self._pruned(owner))}: every element of {_dotted(owner)} "
+                f"breaks the rule ({', '.join(_render(n) for n in names if n is not None)})",
+            )
+            for owner, names in sorted(emptied.items(), reverse=True)
+        ]
+        return self.changes + drops + gone
+
+    def _emptied_lists(self) -> dict[_Path, list[Any]]:
+        """Optional lists every element of which is dropped: the list goes instead.
+
+        Returns each such list with the names of its elements.
+        """
+        by_list: dict[_Path, dict[Any, Any]] = {}
+        for at, name in self._dropped:
+            by_list.setdefault(at[:-1], {})[at[-1]] = name
+        return {
+            owner: list(dropped.values())
+            for owner, dropped in by_list.items()
+            if owner in self._optional
+            and isinstance(found := _lookup(self._document, owner), list)
+            and len(dropped) == len(found)
+        }
 
     def fix(self, value: Any, pattern: Any, at: _Path, *, present: bool) -> None:
         if _status(value if present else None, pattern) != "fail":
@@ -221,7 +278,7 @@ class _Walker:
         elif pattern is None and present and at and isinstance(at[-1], str):
             self._remove(at)
         else:
-            self._set(at, self._leaf(pattern, value if present else MISSING, at), present=present)
+            self._fix_leaf(value if present else MISSING, pattern, at)
 
     def _fix_map(self, value: Mapping[str, Any], pattern: Mapping[str, Any], at: _Path) -> None:
         pattern = anchors.expand_metadata_keys(pattern, value)
@@ -244,6 +301,7 @@ class _Walker:
             elif anchor.key not in value:
                 continue
             elif anchor.kind is AnchorKind.EQUALITY:
+                self._optional.add((*at, anchor.key))
                 self.fix(value[anchor.key], inner, (*at, anchor.key), present=True)
             elif anchor.kind is AnchorKind.NEGATION:
                 self._remove((*at, anchor.key))
@@ -258,7 +316,7 @@ class _Walker:
         if inner == "*":
             # A bare "*" only asks for a value other than null.
             if value.get(key) is None:
-                self._set(here, self._leaf("?*", MISSING, here), present=key in value)
+                self._set(here, self._any_value(here), present=key in value)
             return
         self.fix(value.get(key), inner, here, present=key in value)
 
@@ -314,7 +372,7 @@ class _Walker:
             # Repair the element that needs the fewest changes.
             options: list[tuple[tuple[bool, int, int], list[_Change]]] = []
             for index, item in enumerate(value):
-                trial = _Walker(self._document, self._lookup)
+                trial = _Walker(self._document, self._lookup, prefer_removal=self._prefer_removal)
                 trial.fix(item, wanted, (*at, index), present=True)
                 found = trial.result()
                 if found:
@@ -336,7 +394,7 @@ class _Walker:
                 if values.contains_wildcard(key) and _in_text_map((*at, key)):
                     name = values_synthesis.wildcard_template(key, values_synthesis.SET_A_NAME)
                 if inner == "*":
-                    part = self._leaf("?*", MISSING, (*at, name))
+                    part = self._any_value((*at, name))
                 elif _status(None, inner) != "fail":
                     continue
                 else:
@@ -359,6 +417,38 @@ class _Walker:
             said = dict.fromkeys(filter(None, (p[1] for p in kept)))
             return [part[0] for part in kept], "; ".join(said)
         return self._leaf(pattern, MISSING, at)
+
+    def _fix_leaf(self, value: Any, pattern: Any, at: _Path) -> None:
+        proposal = self._leaf(pattern, value, at)
+        if (
+            self._prefer_removal
+            and proposal is not None
+            and values_synthesis.has_placeholder(proposal[0])
+            and (_only_forbids(pattern) or value in ("", None))
+        ):
+            # "Anything but X" with no derivable alternative, or an empty value:
+            # leaving the field out loses nothing the team wrote on purpose. A
+            # rule that wants a value of some shape (`safe-*`) asks for a
+            # rename instead, which only the team can choose.
+            removable = self._removable(at)
+            if removable is not None:
+                self._leave_out(removable)
+                return
+        self._set(at, proposal, present=value is not MISSING)
+
+    def _any_value(self, at: _Path) -> tuple[Any, str] | None:
+        """A value for a field the pattern wants present with any value (`"*"`)."""
+        proposal = self._leaf("?*", MISSING, at)
+        if (
+            proposal is not None
+            and values_synthesis.has_placeholder(proposal[0])
+            and len(at) >= 2
+            and at[-2] in _MARKER_MAPS
+        ):
+            # `*` matches the empty text, and an empty label is Kubernetes'
+            # own way of marking presence (`node-role.kubernetes.io/...: ""`).
+            return "", "present, with an empty value as the rule accepts any"
+        return proposal
 
     def _leaf(self, pattern: Any, current: Any, at: _Path) -> tuple[Any, str] | None:
         """A scalar proposal, with a note when the resource suggested it."""
@@ -387,6 +477,51 @@ class _Walker:
     def _remove(self, at: _Path) -> None:
         self.changes.append(_Change(PatchOp("remove", pointer(*at)), f"remove {_dotted(at)}"))
 
+    def _removable(self, at: _Path) -> _Path | None:
+        """The optional field to leave out instead of setting `at` to a placeholder.
+
+        Only the field itself or the map holding it (`=(hostPath): {path: ...}`)
+        qualifies, never anything wider: a rule that accepts a whole pod
+        template left out does not mean the team can do without it. Maps that
+        would be left empty go too, when the rule accepts them absent.
+        """
+        if not at or not isinstance(at[-1], str):
+            return None
+        for candidate in (at, at[:-1]):
+            if candidate and isinstance(candidate[-1], str) and candidate in self._optional:
+                return self._pruned(candidate)
+        return None
+
+    def _pruned(self, at: _Path) -> _Path:
+        while len(at) > 1 and isinstance(at[-2], str) and at[:-1] in self._optional:
+            holder = _lookup(self._document, at[:-1])
+            if not isinstance(holder, Mapping) or set(holder) != {at[-1]}:
+                break
+            at = at[:-1]
+        return at
+
+    def _leave_out(self, at: _Path) -> None:
+        element = at[:-1]
+        item = _lookup(self._document, element)
+        if (
+            len(element) >= 2
+            and isinstance(element[-1], int)
+            and element[-2] not in _REFERENCED_LISTS
+            and isinstance(item, Mapping)
+            and set(item) <= {at[-1], "name"}
+        ):
+            # A sysctl without its value, a toleration without its key: what
+            # is left means nothing, so the element goes.
+            self._dropped.append((element, item.get("name")))
+            return
+        self.changes.append(
+            _Change(
+                PatchOp("remove", pointer(*at)),
+                f"remove {_dotted(at)} (the rule accepts it left out, and no value "
+                "it allows follows from the manifest)",
+            )
+        )
+
 
 def _rejects_by_name(item: Any, pattern: Mapping[str, Any], at: _Path) -> bool:
     """Whether the pattern refuses a list element for what it is, by its name.
@@ -405,6 +540,26 @@ def _rejects_by_name(item: Any, pattern: Mapping[str, Any], at: _Path) -> bool:
     if values.trim_space(wanted) in ("*", "?*", "*?"):
         return False
     return not values.value_matches(name, wanted)
+
+
+def _only_forbids(pattern: Any) -> bool:
+    """Whether a pattern value only rules values out: `!NodePort`, `!*+* & !*=*`."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        return False
+    terms = [t.strip() for alt in pattern.split("|") for t in alt.split("&")]
+    return all(term.startswith("!") for term in terms)
+
+
+def _lookup(document: Any, at: _Path) -> Any:
+    node = document
+    for segment in at:
+        if isinstance(node, Mapping) and isinstance(segment, str):
+            node = node.get(segment)
+        elif isinstance(node, list | tuple) and isinstance(segment, int) and segment < len(node):
+            node = node[segment]
+        else:
+            return None
+    return node
 
 
 def _holds_placeholder(op: PatchOp) -> bool:

@@ -9,65 +9,106 @@ teams use both `- name` flush with the parent key and indented under it.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.errors import InputError
 from bot.policy.fixes.patches import PatchError, PatchOp, parse_pointer
 
+_EventLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # (mapping indent, sequence indent, sequence dash offset) styles seen in the wild.
 INDENT_STYLES = ((2, 2, 0), (2, 4, 2), (4, 4, 2), (4, 6, 4))
 
 
 def rewrite(text: str, patches: Mapping[int, Sequence[PatchOp]], *, source: str = "") -> str:
-    """The file text with each document's patch applied (documents 1-based)."""
+    """The file text with each document's patch applied (documents 1-based).
+
+    Only the patched documents are re-rendered; every other byte of the file,
+    other documents and the separators between them included, stays as the
+    owner wrote it.
+    """
     if not patches:
         return text
-    style = _detect_style(text)
-    yaml = _round_trip(style)
+    spans = _document_spans(text, source)
+    pieces: list[str] = []
+    cursor = 0
+    for number in sorted(patches):
+        if number < 1 or number > len(spans):
+            raise InputError(f"no document {number} to patch", source=source)
+        start, end = spans[number - 1]
+        pieces.append(text[cursor:start])
+        pieces.append(_rewrite_document(text[start:end], patches[number], source=source))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _document_spans(text: str, source: str) -> list[tuple[int, int]]:
+    """Where each document's content lies in the text, between its markers."""
+    spans: list[tuple[int, int]] = []
+    start = 0
     try:
-        documents = list(yaml.load_all(text))
+        for event in yaml.parse(text, Loader=_EventLoader):
+            if isinstance(event, yaml.DocumentStartEvent) and event.end_mark is not None:
+                start = event.end_mark.index
+            elif isinstance(event, yaml.DocumentEndEvent) and event.start_mark is not None:
+                spans.append((start, event.start_mark.index))
+    except yaml.YAMLError as error:
+        raise InputError(f"cannot rewrite: {error}", source=source) from error
+    return spans
+
+
+def _rewrite_document(chunk: str, ops: Sequence[PatchOp], *, source: str) -> str:
+    # The rest of a `---` line and the blank lines after the content are the
+    # file's, not the document's: keep them exactly.
+    lead_match = re.match(r"[ \t]*\n", chunk)
+    lead = lead_match.group(0) if lead_match else ""
+    body = chunk[len(lead) :]
+    trail = body[len(body.rstrip()) :]
+    body = body[: len(body) - len(trail)]
+    style = _detect_style(body)
+    yaml_rt = _round_trip(style)
+    try:
+        document = yaml_rt.load(body)
     except YAMLError as error:
         raise InputError(f"cannot rewrite: {error}", source=source) from error
-    for number, ops in patches.items():
-        if number < 1 or number > len(documents):
-            raise InputError(f"no document {number} to patch", source=source)
-        target = documents[number - 1]
-        for op in ops:
-            _apply_in_place(target, op)
+    for op in ops:
+        _apply_in_place(document, op)
     out = io.StringIO()
-    yaml.dump_all(documents, out)
-    return _restore_header(text, out.getvalue())
+    yaml_rt.dump(document, out)
+    return lead + out.getvalue().rstrip("\n") + trail
 
 
 def _round_trip(style: tuple[int, int, int]) -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap long strings a team wrote on one line
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap long strings a team wrote on one line
     mapping, sequence, offset = style
-    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    yaml.explicit_start = None
-    return yaml
+    rt.indent(mapping=mapping, sequence=sequence, offset=offset)
+    rt.explicit_start = None
+    return rt
 
 
-def _detect_style(text: str) -> tuple[int, int, int]:
-    """The indentation style whose round trip reproduces the file best."""
+def _detect_style(body: str) -> tuple[int, int, int]:
+    """The indentation style whose round trip reproduces the document best."""
     best, best_score = INDENT_STYLES[0], -1.0
     for style in INDENT_STYLES:
-        yaml = _round_trip(style)
+        rt = _round_trip(style)
         try:
-            documents = list(yaml.load_all(text))
             out = io.StringIO()
-            yaml.dump_all(documents, out)
+            rt.dump(rt.load(body), out)
         except YAMLError:
             return best
-        rendered = _restore_header(text, out.getvalue())
-        if rendered == text:
+        rendered = out.getvalue().rstrip("\n")
+        if rendered == body:
             return style
-        score = _similarity(text, rendered)
+        score = _similarity(body, rendered)
         if score > best_score:
             best, best_score = style, score
     return best
@@ -77,13 +118,6 @@ def _similarity(a: str, b: str) -> float:
     lines_a, lines_b = a.splitlines(), b.splitlines()
     same = sum(1 for x, y in zip(lines_a, lines_b, strict=False) if x == y)
     return same / max(len(lines_a), len(lines_b), 1)
-
-
-def _restore_header(original: str, rendered: str) -> str:
-    # ruamel drops a leading `---` on the first document; keep the author's choice.
-    if original.lstrip().startswith("---") and not rendered.startswith("---"):
-        return "---\n" + rendered
-    return rendered
 
 
 def _apply_in_place(document: Any, op: PatchOp) -> None:
