@@ -303,7 +303,8 @@ def derive(document: Any, at: Sequence[str | int]) -> Derived | None:
     if len(at) >= 3 and at[-3] == "resources" and at[-2] in ("limits", "requests"):
         other = "requests" if at[-2] == "limits" else "limits"
         found = _lookup(document, (*at[:-2], other, field))
-        if isinstance(found, str | int | float) and not isinstance(found, bool):
+        # An empty counterpart is no amount the team committed to.
+        if isinstance(found, str | int | float) and not isinstance(found, bool) and found != "":
             return Derived(found, f"same as the {other[:-1]}")
     return None
 
