@@ -8,6 +8,7 @@ with a placeholder a person must fill in) are shown but never written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -166,10 +167,17 @@ def _write(combined: Sequence[tuple[manifests.Manifest, combining.CombinedFix]])
     by_file: dict[str, dict[int, list[PatchOp]]] = defaultdict(dict)
     for manifest, fix in combined:
         if fix.ops:
-            by_file[manifest.source].setdefault(manifest.document, []).extend(fix.ops)
+            ops = _in_document(manifest, fix.ops)
+            by_file[manifest.source].setdefault(manifest.document, []).extend(ops)
     for source, patches in by_file.items():
         text = documents.read_text(Path(source))
         Path(source).write_text(rewriting.rewrite(text, patches, source=source))
+
+
+def _in_document(manifest: manifests.Manifest, ops: Sequence[PatchOp]) -> list[PatchOp]:
+    """Ops against one object, moved to its place in its document (a List's item)."""
+    prefix = manifest.pointer_prefix
+    return [dataclasses.replace(op, path=prefix + op.path) for op in ops]
 
 
 def _remaining_failures(
@@ -215,7 +223,8 @@ def render_text(
             if wrote:
                 lines.append(f"  wrote {len(fix.ops)} change(s) to {manifest.source}")
             elif text:
-                rewritten = rewriting.rewrite(text, {manifest.document: list(fix.ops)})
+                patch = {manifest.document: _in_document(manifest, fix.ops)}
+                rewritten = rewriting.rewrite(text, patch)
                 lines.append(diffs.unified_diff(text, rewritten, name=manifest.source).rstrip())
             else:
                 name = _display_name(manifest)

@@ -21,6 +21,13 @@ class Manifest:
     content: dict[str, Any]
     source: str
     document: int
+    item: int | None = None
+    """Its position in the document's `items` when the document is a List."""
+
+    @property
+    def pointer_prefix(self) -> str:
+        """Where the object sits in its document, as a JSON pointer prefix."""
+        return "" if self.item is None else f"/items/{self.item}"
 
 
 def load_manifests(paths: Iterable[str | Path]) -> list[Manifest]:
@@ -48,7 +55,7 @@ def _objects_in(document: documents.Document) -> Iterator[Manifest]:
                         document=index,
                     )
                 _check_object(item, prefix=f"items[{position}].", source=source, document=index)
-                yield Manifest(dict(item), document.source, document.index)
+                yield Manifest(dict(item), document.source, document.index, position)
             return
     _check_object(content, prefix="", source=source, document=index)
     yield Manifest(dict(content), document.source, document.index)

@@ -20,6 +20,18 @@ def test_list_kind_expands_into_items(tmp_path):
     loaded = manifests.load_manifests([path])
 
     assert [m.content["metadata"]["name"] for m in loaded] == ["a", "b"]
+    assert [m.pointer_prefix for m in loaded] == ["/items/0", "/items/1"]
+
+
+def test_plain_object_sits_at_the_document_root(tmp_path):
+    """Only List items need a pointer prefix to be patched in their file."""
+    path = tmp_path / "pod.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n")
+
+    [loaded] = manifests.load_manifests([path])
+
+    assert loaded.item is None
+    assert loaded.pointer_prefix == ""
 
 
 def test_empty_documents_are_ignored(tmp_path):
