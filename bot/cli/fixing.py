@@ -87,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
             entries.append(_entry(fix, manifest, explainer))
         if fixes:
             combined.append(
-                (manifest, combining.combine(manifest.content, loaded, defaults=defaults))
+                (
+                    manifest,
+                    combining.combine(
+                        manifest.content, loaded, defaults=defaults, cel_policies=policy_set.cel
+                    ),
+                )
             )
 
     if args.write:
@@ -114,11 +119,7 @@ def _cel_policy_fixes(
     cel_policies: Sequence[celpolicies.CelPolicy],
     defaults: platform_defaults.PlatformDefaults,
 ) -> list[synthesis.Fix]:
-    """Fixes for the ValidatingPolicies and VAPs that reject the manifest.
-
-    NB: these are reported one by one; `--write` applies only the combined
-    Kyverno fixes for now.
-    """
+    """Fixes for the ValidatingPolicies and VAPs that reject the manifest, one by one."""
     if not cel_policies:
         return []
     from bot.policy.fixes import cel_fixes
@@ -186,9 +187,14 @@ def _remaining_failures(
 ) -> int:
     repaired = {(m.source, m.document, rule) for m, fix in combined for rule in fix.fixed_rules}
     return sum(
-        (e["source"]["file"], e["source"]["document"], f"{e['policy']}/{e['rule']}") not in repaired
+        (e["source"]["file"], e["source"]["document"], _fixed_name(e)) not in repaired
         for e in entries
     )
+
+
+def _fixed_name(entry: dict[str, Any]) -> str:
+    """How the combined fix names a repaired failure: `policy/rule`, or a CEL policy."""
+    return f"{entry['policy']}/{entry['rule']}" if entry["rule"] else str(entry["policy"])
 
 
 def render_text(

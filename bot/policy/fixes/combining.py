@@ -5,6 +5,11 @@ two of them may touch the same map (both adding a securityContext, say) and
 cannot simply be concatenated. Instead we apply one exact fix, evaluate
 again, and derive the next fix from the patched manifest; the ops collected
 along the way form one valid RFC 6902 patch against the original.
+
+Kyverno rules and CEL policies (ValidatingPolicy, VAP) are fixed in the
+same loop. Each kind's proof only looks at its own kind, so a fix is taken
+here only if it also leaves every policy of the other kind that passed
+still passing.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.policy import engine
-from bot.policy.fixes import synthesis
+from bot.policy import celpolicies, engine
+from bot.policy.celpolicies import CelPolicy
+from bot.policy.fixes import cel_fixes, synthesis
 from bot.policy.fixes.patches import PatchOp
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
@@ -24,13 +30,16 @@ from bot.policy.requests import AdmissionRequest
 MAX_ROUNDS = 50
 """A safety bound: each round fixes at least one rule, and few manifests fail more."""
 
+_REJECTED = frozenset({"fail", "warn", "error"})
+
 
 @dataclass(frozen=True)
 class CombinedFix:
     ops: tuple[PatchOp, ...]
     fixed: Mapping[str, Any]
     fixed_rules: tuple[str, ...]
-    """`policy/rule` of every failure the combined patch repairs."""
+    """`policy/rule` of every Kyverno failure the combined patch repairs, and
+    the name of every CEL policy it satisfies."""
 
 
 def combine(
@@ -40,34 +49,86 @@ def combine(
     request: AdmissionRequest | None = None,
     inputs: engine.Inputs = engine.NO_INPUTS,
     defaults: PlatformDefaults = NO_DEFAULTS,
+    cel_policies: Sequence[CelPolicy] = (),
 ) -> CombinedFix:
-    request = request or AdmissionRequest(object=dict(manifest))
-    current = request
+    current = request or AdmissionRequest(object=dict(manifest))
     ops: list[PatchOp] = []
     fixed_rules: list[str] = []
-    unfixable: set[tuple[str, str]] = set()
+    unfixable: set[str] = set()
     for _ in range(MAX_ROUNDS):
-        before = engine.evaluate_all(policies, current, inputs)
-        candidates = [
-            r
-            for r in before
-            if r.status in ("fail", "warn") and (r.policy, r.rule) not in unfixable
-        ]
-        if not candidates:
+        found = _next_fix(current, policies, cel_policies, inputs, defaults, unfixable)
+        if found is None:
             break
-        progressed = False
-        for failure in candidates:
-            fix = synthesis.synthesize(
-                failure, current, policies, before=before, inputs=inputs, defaults=defaults
-            )
-            if fix.status != "exact" or fix.fixed is None:
-                unfixable.add((failure.policy, failure.rule))
-                continue
-            ops.extend(fix.ops)
-            fixed_rules.append(f"{failure.policy}/{failure.rule}")
-            current = dataclasses.replace(current, object=dict(fix.fixed))
-            progressed = True
-            break
-        if not progressed:
-            break
+        name, fix = found
+        ops.extend(fix.ops)
+        fixed_rules.append(name)
+        current = dataclasses.replace(current, object=dict(fix.fixed or {}))
     return CombinedFix(tuple(ops), current.object, tuple(fixed_rules))
+
+
+def _next_fix(
+    current: AdmissionRequest,
+    policies: Sequence[Policy],
+    cel_policies: Sequence[CelPolicy],
+    inputs: engine.Inputs,
+    defaults: PlatformDefaults,
+    unfixable: set[str],
+) -> tuple[str, synthesis.Fix] | None:
+    """The first exact fix for a remaining failure, marking those without one."""
+    before = engine.evaluate_all(policies, current, inputs)
+    for failure in before:
+        name = f"{failure.policy}/{failure.rule}"
+        if failure.status not in ("fail", "warn") or name in unfixable:
+            continue
+        fix = synthesis.synthesize(
+            failure, current, policies, before=before, inputs=inputs, defaults=defaults
+        )
+        if _usable(fix, current, policies, cel_policies, inputs):
+            return name, fix
+        unfixable.add(name)
+    for policy in cel_policies:
+        if policy.name in unfixable:
+            continue
+        cel_fix = cel_fixes.fix_cel_policy(
+            policy, current, policies=cel_policies, defaults=defaults
+        )
+        if cel_fix is None:
+            continue
+        if _usable(cel_fix, current, policies, cel_policies, inputs):
+            return policy.name, cel_fix
+        unfixable.add(policy.name)
+    return None
+
+
+def _usable(
+    fix: synthesis.Fix,
+    current: AdmissionRequest,
+    policies: Sequence[Policy],
+    cel_policies: Sequence[CelPolicy],
+    inputs: engine.Inputs,
+) -> bool:
+    """An exact fix that breaks nothing of either kind that passed before."""
+    if fix.status != "exact" or fix.fixed is None:
+        return False
+    after = dataclasses.replace(current, object=dict(fix.fixed))
+    return _passing(policies, cel_policies, after, inputs) >= _passing(
+        policies, cel_policies, current, inputs
+    )
+
+
+def _passing(
+    policies: Sequence[Policy],
+    cel_policies: Sequence[CelPolicy],
+    request: AdmissionRequest,
+    inputs: engine.Inputs,
+) -> set[str]:
+    """Every Kyverno rule and CEL policy that does not reject the request."""
+    found = {
+        f"{r.policy}/{r.rule}"
+        for r in engine.evaluate_all(policies, request, inputs)
+        if r.status not in _REJECTED
+    }
+    rejected = {
+        r.policy for r in celpolicies.evaluate_all(cel_policies, request) if r.status in _REJECTED
+    }
+    return found | ({p.name for p in cel_policies} - rejected)
