@@ -14,12 +14,15 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.cli import checking
+from bot.knowledge import catalog
 from bot.policy import engine, policies
-from bot.policy.fixes import combining, synthesis
+from bot.policy.fixes import combining, platform_defaults, synthesis
 from bot.policy.fixes.patches import apply_patch
+from bot.policy.fixes.platform_defaults import PlatformDefaults
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
 
@@ -27,6 +30,18 @@ BASELINE = policies.load_policies([checking.bundled_policy_dir()])
 FAILING = ("fail", "warn", "error")
 """A warning is how Kyverno reports the failure of an unscored policy."""
 PLACEHOLDER = re.compile(r"<[^<>]+>")
+
+DEFAULTS = pytest.mark.parametrize(
+    "defaults",
+    [
+        pytest.param(platform_defaults.NO_DEFAULTS, id="manifest-only"),
+        pytest.param(
+            platform_defaults.load(catalog.bundled_platform_paths()), id="platform-defaults"
+        ),
+    ],
+)
+"""Every property holds with values from the manifest alone and with the
+bundled platform defaults, which turn more fixes exact."""
 
 PROPERTIES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -221,14 +236,17 @@ def placeholders_in(value: Any) -> list[str]:
 # The properties.
 
 
+@DEFAULTS
 @PROPERTIES
 @given(manifest=manifests())
-def test_exact_fix_repairs_and_breaks_nothing(manifest: dict[str, Any]) -> None:
+def test_exact_fix_repairs_and_breaks_nothing(
+    manifest: dict[str, Any], defaults: PlatformDefaults
+) -> None:
     """An exact fix's ops give its fixed manifest, on which its rule passes
     and no rule that was not failing before fails now."""
     failing_before = keys(judge(manifest), FAILING)
 
-    for fix in synthesis.fix_failures(manifest, BASELINE):
+    for fix in synthesis.fix_failures(manifest, BASELINE, defaults=defaults):
         if fix.status != "exact":
             continue
         patched = apply_patch(manifest, fix.ops)
@@ -240,19 +258,22 @@ def test_exact_fix_repairs_and_breaks_nothing(manifest: dict[str, Any]) -> None:
         assert keys(after, FAILING) <= failing_before
 
 
+@DEFAULTS
 @PROPERTIES
 @given(manifest=manifests())
-def test_combined_fix_repairs_every_exact_failure(manifest: dict[str, Any]) -> None:
+def test_combined_fix_repairs_every_exact_failure(
+    manifest: dict[str, Any], defaults: PlatformDefaults
+) -> None:
     """The combined patch repairs every failure that has an exact fix of
     its own, and turns no passing rule red."""
     before = judge(manifest)
     exact = {
         (fix.failure.policy, fix.failure.rule)
-        for fix in synthesis.fix_failures(manifest, BASELINE)
+        for fix in synthesis.fix_failures(manifest, BASELINE, defaults=defaults)
         if fix.status == "exact"
     }
 
-    combined = combining.combine(manifest, BASELINE)
+    combined = combining.combine(manifest, BASELINE, defaults=defaults)
     after = judge(combined.fixed)
 
     assert apply_patch(manifest, combined.ops) == combined.fixed
@@ -260,12 +281,15 @@ def test_combined_fix_repairs_every_exact_failure(manifest: dict[str, Any]) -> N
     assert not keys(before, ["pass"]) & keys(after, FAILING)
 
 
+@DEFAULTS
 @PROPERTIES
 @given(manifest=manifests())
-def test_guided_fix_holds_a_placeholder(manifest: dict[str, Any]) -> None:
+def test_guided_fix_holds_a_placeholder(
+    manifest: dict[str, Any], defaults: PlatformDefaults
+) -> None:
     """A guided fix leaves something for a person to fill in, and a fix
     with status none proposes no change at all."""
-    fixes = synthesis.fix_failures(manifest, BASELINE)
+    fixes = synthesis.fix_failures(manifest, BASELINE, defaults=defaults)
 
     for fix in fixes:
         if fix.status == "guided":
