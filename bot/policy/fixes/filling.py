@@ -67,11 +67,12 @@ def fill(
             and not values_synthesis.has_placeholder(_at(after, where))
         )
     )
-    if left:
-        kept = tuple(summary)
-    else:
-        # Every line that showed a placeholder now misstates the patch.
-        kept = tuple(line for line in summary if not values_synthesis.has_placeholder(line))
+    # A line showing a placeholder the patch no longer holds now misstates it,
+    # even when other pointers (a confirmation, another placeholder) remain.
+    still = _placeholder_texts([op.value for op in filled_ops if op.op in ("add", "replace")])
+    kept = tuple(
+        line for line in summary if set(values_synthesis.PLACEHOLDER.findall(line)) <= still
+    )
     return ProposedFix(tuple(filled_ops), left, (*kept, *lines))
 
 
@@ -94,6 +95,17 @@ def _fill_value(
     if isinstance(value, list):
         return [_fill_value(item, (*at, i), lookup, lines) for i, item in enumerate(value)]
     return value
+
+
+def _placeholder_texts(value: Any) -> set[str]:
+    """Every placeholder text in a value, keys included."""
+    if isinstance(value, str):
+        return set(values_synthesis.PLACEHOLDER.findall(value))
+    if isinstance(value, Mapping):
+        return set().union(*(_placeholder_texts([k, v]) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(_placeholder_texts(item) for item in value))
+    return set()
 
 
 def _holds_placeholder(op: PatchOp) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def from_objects(objects: Iterable[Mapping[str, Any]]) -> PlatformDefaults:
             containers.extend(_container_entries(obj, shown, namespace))
             sources.append(shown)
         elif kind == "StorageClass" and _is_default_class(metadata):
-            classes.append((str(metadata.get("creationTimestamp") or ""), name))
+            classes.append((_timestamp(metadata.get("creationTimestamp")), name))
             sources.append(f"StorageClass {name}")
     chosen = _newest(classes)
     return PlatformDefaults(
@@ -186,15 +187,42 @@ def _is_default_class(metadata: Mapping[str, Any]) -> bool:
     annotations = metadata.get("annotations")
     if not isinstance(annotations, Mapping):
         return False
-    return any(str(annotations.get(key)).lower() == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
+    # Kubernetes compares the text exactly: "True" does not make a default.
+    return any(annotations.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
 
 
 def _newest(classes: list[tuple[str, str]]) -> str | None:
-    """With several defaults, Kubernetes gives new claims the newest one."""
+    """With several defaults, Kubernetes gives new claims the newest one.
+
+    Equal times (to the second, or both unknown) go to the name that sorts
+    first, as in the API server's GetDefaultClass:
+    https://github.com/kubernetes/kubernetes/blob/master/pkg/volume/util/storageclass.go
+    """
     if not classes:
         return None
     # RFC 3339 timestamps in UTC sort as text; unknown times sort first.
-    return max(enumerate(classes), key=lambda pair: (pair[1][0], pair[0]))[1][1]
+    # NB: max keeps the first of equal keys, so sorting by name breaks the ties.
+    return max(sorted(classes, key=lambda c: c[1]), key=lambda c: c[0])[1]
+
+
+def _timestamp(value: Any) -> str:
+    """A creationTimestamp as RFC 3339 text in UTC, or "" when unknown.
+
+    NB: the same instant arrives in several spellings: YAML reads an unquoted
+    timestamp as a datetime, `kubectl get -o yaml` writes `...Z`, and the
+    Python client's serialization `...+00:00`. They must compare as times.
+    """
+    moment: datetime | None = value if isinstance(value, datetime) else None
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if moment is None:
+        return str(value or "")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _is_container_resource(at: Sequence[str | int]) -> bool:
