@@ -37,12 +37,14 @@ from bot import config as settings, health, kube
 from bot.errors import PermanentError, PolicybotError, TemporaryError
 from bot.intake import audit_webhook, parsing, resolving
 from bot.knowledge import catalog
-from bot.kube import clients
+from bot.kube import clients, platform_defaults as cluster_defaults
 from bot.notify import admissions
 from bot.notify.delivery import Notifier
 from bot.notify.grouping import Grouper, GroupSettings
 from bot.notify.notices import Knowledge
 from bot.policy import celpolicies, documents, policies
+from bot.policy.fixes import platform_defaults
+from bot.policy.fixes.platform_defaults import PlatformDefaults
 from bot.slack import app as slack_app
 from bot.slack.outbox import Outbox, new_web_client
 from bot.store.outbox import MessageRecord, NewItem, OutboxItem, OutboxStore
@@ -142,6 +144,7 @@ class Bot:
         if config.policies.cluster:
             kyverno += await read_cluster_policies(api)
         knowledge = Knowledge.load(kyverno, catalog.load_catalog())
+        file_defaults = load_fix_defaults(config.fix_defaults)
         logger.info("Loaded %d Kyverno and %d CEL policies.", len(kyverno), len(cel))
         registry = await slack_app.resolve_oncall_groups(bolt_client, config.load_registry())
 
@@ -179,12 +182,17 @@ class Bot:
         if config.audit_webhook.enabled:
             await self._start_audit_webhook(handler)
 
-        # Slack's requests: the slash command and the buttons.
+        # Slack's requests: the slash command and the buttons. Their fixes copy
+        # what the platform decided, read per namespace from the cluster.
+        defaults: PlatformDefaults | kube.ClusterDefaults = file_defaults
+        if config.fix_defaults.cluster:
+            defaults = kube.ClusterDefaults(api, fallback=file_defaults)
         judge = Judge(
             policies=kyverno,
             cel_policies=cel,
             catalog=knowledge.explainer.catalog,
             resolver=kube.ClusterContextResolver(api),
+            defaults=defaults,
         )
         listeners = slack_app.Listeners(
             command=config.slack.command,
@@ -494,6 +502,27 @@ def load_policies(
     if not paths:
         return [], []
     return policies.load_policies(paths), celpolicies.load(section.paths)
+
+
+def load_fix_defaults(section: settings.FixDefaultsConfig) -> PlatformDefaults:
+    """The platform defaults of the files: the configured ones, then the bundled.
+
+    Raises:
+        InputError: a file is not YAML or holds something other than objects.
+    """
+    found = platform_defaults.NO_DEFAULTS
+    if section.paths:
+        found = platform_defaults.load(section.paths)
+    if section.bundled:
+        bundled = platform_defaults.load(catalog.bundled_platform_paths())
+        # NB: loaded apart, so that a default StorageClass of the paths wins.
+        found = cluster_defaults.merged(found, bundled)
+    files = ", ".join(found.sources) or "none"
+    if section.cluster:
+        logger.info("Platform defaults for fixes: the cluster's, then the files' (%s).", files)
+    else:
+        logger.info("Platform defaults for fixes: the files' only (%s).", files)
+    return found
 
 
 async def read_cluster_policies(api: Any) -> list[policies.Policy]:

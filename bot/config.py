@@ -117,6 +117,16 @@ FilePath = Annotated[Path, AfterValidator(_relative_to_file)]
 """A path; relative ones are taken relative to the config file."""
 
 
+def _existing(value: Path) -> Path:
+    if not value.exists():
+        raise ValueError(f"must be an existing file or directory, got '{value}'")
+    return value
+
+
+ExistingPath = Annotated[FilePath, AfterValidator(_existing)]
+"""A path that must be there when the file is loaded, not only once it is used."""
+
+
 def _command_name(value: str) -> str:
     if not _COMMAND.fullmatch(value):
         raise ValueError(
@@ -181,6 +191,23 @@ class PoliciesConfig(_Section):
         if not (self.bundled or self.paths or self.cluster):
             raise ValueError("enable at least one source: bundled, paths or cluster")
         return self
+
+
+class FixDefaultsConfig(_Section):
+    """Values the platform has decided (LimitRange defaults, the default
+    StorageClass), which a fix writes where a rule only wants a field set."""
+
+    bundled: bool = True
+    """The defaults shipped with policybot (`knowledge/platform`)."""
+
+    paths: tuple[ExistingPath, ...] = ()
+    """LimitRange and StorageClass manifests, files or directories; they come
+    before the bundled ones."""
+
+    cluster: bool = True
+    """Also read the LimitRanges of the checked manifest's namespace and the
+    default StorageClass from the cluster, in front of the files (needs `list`
+    on `limitranges` and on `storageclasses` in `storage.k8s.io`)."""
 
 
 class GroupingConfig(_Section):
@@ -299,6 +326,7 @@ class Config(_Section):
     registry file's own `lookup`."""
 
     policies: PoliciesConfig = PoliciesConfig()
+    fix_defaults: FixDefaultsConfig = FixDefaultsConfig()
     grouping: GroupingConfig = GroupingConfig()
     watch: WatchConfig = WatchConfig()
     audit_webhook: AuditWebhookConfig = AuditWebhookConfig()

@@ -6,6 +6,13 @@ the Kyverno and CEL policies the bot is configured with, attaches each
 failure's explanation and synthesised fix, and looks up the explanation of a
 named rule or of every violation in a pasted rejection.
 
+A fix may copy a value the platform has decided (a LimitRange default, the
+default StorageClass) where a rule only wants a field set. Those come from a
+`DefaultsSource` asked for the manifest's namespace (`bot.kube.ClusterDefaults`
+reads the cluster in front of the knowledge base), or from fixed
+`PlatformDefaults`; by default there are none, and such fields stay
+placeholders.
+
 It returns plain values (`bot.slack.command_texts.Verdict`, `Explanation`)
 and knows nothing of how they reach a person: `bot.slack.app` takes it as a
 `Checker`, runs it in a worker thread and sends the result.
@@ -14,7 +21,7 @@ and knows nothing of how they reach a person: `bot.slack.app` takes it as a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from bot.intake import parsing
 from bot.knowledge.catalog import Catalog
@@ -23,13 +30,25 @@ from bot.notify import notices
 from bot.policy import celpolicies, engine
 from bot.policy.celpolicies import CelPolicy
 from bot.policy.contexts import ContextResolver
-from bot.policy.fixes import diffs, synthesis
+from bot.policy.fixes import cel_fixes, diffs, synthesis
+from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
 from bot.slack import command_texts as texts, messages
 
 FINDING_STATUSES = ("fail", "warn", "error")
+FIXABLE_STATUSES = ("fail", "warn")
+
+
+class DefaultsSource(Protocol):
+    """The platform's decided values for the manifests of one namespace.
+
+    Called from the Judge's worker thread, so it may block; it must not
+    raise, since a check without the cluster's defaults still has an answer.
+    """
+
+    def for_namespace(self, namespace: str) -> PlatformDefaults: ...
 
 
 class Judge:
@@ -37,7 +56,9 @@ class Judge:
 
     Synchronous; the listeners run it in a worker thread. With a `resolver`,
     `configMap` and `apiCall` context entries read the cluster (blocking);
-    without one they stay unset, as in the Kyverno CLI.
+    without one they stay unset, as in the Kyverno CLI. `defaults` are the
+    platform's values a fix may copy, fixed or per namespace (see the module
+    docstring); a source is asked only when a rule fails.
     """
 
     def __init__(
@@ -47,11 +68,13 @@ class Judge:
         cel_policies: Sequence[CelPolicy] = (),
         catalog: Catalog,
         resolver: ContextResolver | None = None,
+        defaults: PlatformDefaults | DefaultsSource = NO_DEFAULTS,
     ) -> None:
         self.policies = list(policies)
         self.inputs = engine.Inputs(resolver=resolver) if resolver is not None else engine.NO_INPUTS
         self.cel_policies = list(cel_policies)
         self.catalog = catalog
+        self.defaults = defaults
         self.explainer = Explainer(catalog, {policy.name: policy for policy in self.policies})
 
     @property
@@ -63,16 +86,30 @@ class Judge:
         request = AdmissionRequest(object=dict(manifest))
         kyverno = engine.evaluate_all(self.policies, request, self.inputs)
         cel = celpolicies.evaluate_all(self.cel_policies, request)
+        # Only a fix needs the defaults, and a source may read the cluster.
+        to_fix = [r for r in kyverno if r.status in FIXABLE_STATUSES]
+        to_fix += [r for r in cel if r.status in FINDING_STATUSES]
+        defaults = self._defaults_for(manifest) if to_fix else NO_DEFAULTS
+
         findings = []
-        for result in [*kyverno, *cel]:
+        for result in kyverno:
             if result.status not in FINDING_STATUSES:
                 continue
             fix = None
-            if result in kyverno and result.status in ("fail", "warn"):
+            if result.status in FIXABLE_STATUSES:
                 fix = synthesis.synthesize(
-                    result, request, self.policies, before=kyverno, inputs=self.inputs
+                    result,
+                    request,
+                    self.policies,
+                    before=kyverno,
+                    inputs=self.inputs,
+                    defaults=defaults,
                 )
             findings.append(self._finding(result, fix, manifest))
+        cel_fixed = self._cel_fixes(cel, request, defaults)
+        for result in cel:
+            if result.status in FINDING_STATUSES:
+                findings.append(self._finding(result, cel_fixed.get(result.policy), manifest))
         passed = sum(1 for r in [*kyverno, *cel] if r.status == "pass")
         return texts.Verdict(subject=subject, findings=tuple(findings), passed=passed)
 
@@ -98,6 +135,36 @@ class Judge:
                     )
                 )
         return found
+
+    def _defaults_for(self, manifest: Mapping[str, Any]) -> PlatformDefaults:
+        if isinstance(self.defaults, PlatformDefaults):
+            return self.defaults
+        # NB: a manifest without a namespace goes where kubectl would put it,
+        # and where the platform defaults look for it.
+        metadata = manifest.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+        return self.defaults.for_namespace(str(namespace or "default"))
+
+    def _cel_fixes(
+        self, results: Sequence[RuleResult], request: AdmissionRequest, defaults: PlatformDefaults
+    ) -> dict[str, synthesis.Fix]:
+        """One fix per rejecting CEL policy: a policy gives one verdict, not one per rule.
+
+        NB: unlike a Kyverno rule, an expression that errors rejects the
+        request too (the default failurePolicy is Fail), so it gets a fix.
+        """
+        by_name = {policy.name: policy for policy in self.cel_policies}
+        fixes: dict[str, synthesis.Fix] = {}
+        for result in results:
+            policy = by_name.get(result.policy)
+            if policy is None or result.status not in FINDING_STATUSES or policy.name in fixes:
+                continue
+            fix = cel_fixes.fix_cel_policy(
+                policy, request, policies=self.cel_policies, defaults=defaults
+            )
+            if fix is not None:
+                fixes[policy.name] = fix
+        return fixes
 
     def _finding(
         self, result: RuleResult, fix: synthesis.Fix | None, manifest: Mapping[str, Any]

@@ -79,6 +79,22 @@ class TestLoading:
         assert loaded.store.path == tmp_path / "conf" / "db" / "bot.db"
         assert loaded.load_registry().default.channel == "#web"
 
+    def test_fix_defaults_read_files_and_cluster(self, tmp_path: Path) -> None:
+        """Every source is on by default; paths follow the file and must exist."""
+        (tmp_path / "platform").mkdir()
+        path = write(
+            tmp_path / "policybot.yaml",
+            "teams: {file: teams.yaml}\nfix_defaults: {paths: [platform], bundled: false}\n",
+        )
+
+        loaded = config.load(path)
+        defaults = config.from_data({"teams": INLINE_TEAMS}).fix_defaults
+
+        assert loaded.fix_defaults.paths == (tmp_path / "platform",)
+        assert loaded.fix_defaults.bundled is False
+        assert loaded.fix_defaults.cluster is True
+        assert (defaults.bundled, defaults.paths, defaults.cluster) == (True, (), True)
+
     def test_routing_overrides_registry_lookup(self) -> None:
         """`routing` replaces the keys the registry would read."""
         loaded = config.from_data({"teams": INLINE_TEAMS, "routing": {"namespace_keys": ["owner"]}})
@@ -181,6 +197,21 @@ class TestProblems:
             (
                 {"teams": INLINE_TEAMS, "policies": {"bundled": False}},
                 "config.yaml: policies: enable at least one source: bundled, paths or cluster",
+            ),
+            (
+                {"teams": INLINE_TEAMS, "fix_defaults": {"clusters": False}},
+                "config.yaml: fix_defaults.clusters: is not a setting policybot knows; "
+                "check its spelling in docs/configuration.md",
+            ),
+            (
+                {"teams": INLINE_TEAMS, "fix_defaults": {"paths": ["no-such-dir"]}},
+                "config.yaml: fix_defaults.paths[0]: must be an existing file or directory, "
+                "got 'no-such-dir'",
+            ),
+            (
+                {"teams": INLINE_TEAMS, "fix_defaults": {"cluster": "sometimes"}},
+                "config.yaml: fix_defaults.cluster: input should be a valid boolean, "
+                "unable to interpret input, got 'sometimes'",
             ),
             (
                 {"teams": INLINE_TEAMS, "grouping": {"window": "1h", "max_age": "30m"}},

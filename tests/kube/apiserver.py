@@ -17,6 +17,11 @@ contract is all about resourceVersion, so this emulator keeps a real history:
   `fail_next()` answers the next requests with an error Status, and
   `stop()`/`start()` restart the server on the same port.
 
+Objects of any other resource (LimitRanges, StorageClasses, ...) can be put
+with `put_listed()`; they are served by plain list requests, namespaced or
+cluster-wide, with no history and no watch. A collection nobody put anything
+in lists as empty, as a resource the server knows but has no objects of.
+
 It runs in the test's event loop; the official client, called from worker
 threads, talks to it over loopback.
 """
@@ -70,6 +75,9 @@ class FakeApiServer:
     """Answer this many paginated list requests with 410 Expired."""
 
     objects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    listed: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
+    """Other resources: by collection path (`/api/v1/limitranges`), then (namespace, name)."""
+
     history: list[Change] = field(default_factory=list)
     requests: list[Logged] = field(default_factory=list)
     resource_version: int = 1000
@@ -93,6 +101,9 @@ class FakeApiServer:
         app = web.Application()
         app.router.add_get("/api/v1/events", self._serve)
         app.router.add_get("/api/v1/namespaces/{namespace}/events", self._serve)
+        for prefix in ("/api/{version}", "/apis/{group}/{version}"):
+            app.router.add_get(f"{prefix}/{{plural}}", self._serve_listed)
+            app.router.add_get(f"{prefix}/namespaces/{{namespace}}/{{plural}}", self._serve_listed)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
@@ -132,6 +143,21 @@ class FakeApiServer:
     def delete(self, namespace: str, name: str) -> None:
         event = copy.deepcopy(self.objects[namespace, name])
         self._record("DELETED", event)
+
+    def put_listed(self, obj: dict[str, Any], *, plural: str | None = None) -> None:
+        """Store an object of another resource, where list requests find it.
+
+        The collection comes from its apiVersion and kind (`plural` when the
+        kind's plural is irregular); a namespaced object needs its namespace.
+        """
+        obj = copy.deepcopy(obj)
+        metadata = obj.setdefault("metadata", {})
+        self.resource_version += 1
+        metadata["resourceVersion"] = str(self.resource_version)
+        metadata.setdefault("uid", str(uuid.uuid4()))
+        collection = collection_path(obj["apiVersion"], plural or plural_of(obj["kind"]))
+        key = (metadata.get("namespace", ""), metadata["name"])
+        self.listed.setdefault(collection, {})[key] = obj
 
     def bookmark(self) -> None:
         self._bookmarks += 1
@@ -215,6 +241,27 @@ class FakeApiServer:
             "metadata": metadata,
             "items": [
                 {k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page
+            ],
+        }
+        return web.json_response(body)
+
+    async def _serve_listed(self, request: web.Request) -> web.Response:
+        self.requests.append(Logged(request.path, dict(request.query)))
+        if self._failures:
+            status, reason = self._failures.popleft()
+            return self._status(status, reason, f"injected failure {status}")
+        info = request.match_info
+        group = info.get("group")
+        api_version = f"{group}/{info['version']}" if group else info["version"]
+        namespace = info.get("namespace", "")
+        stored = self.listed.get(collection_path(api_version, info["plural"]), {})
+        items = [obj for (ns, _), obj in sorted(stored.items()) if not namespace or ns == namespace]
+        body = {
+            "apiVersion": api_version,
+            "kind": f"{items[0]['kind']}List" if items else "List",
+            "metadata": {"resourceVersion": str(self.resource_version)},
+            "items": [
+                {k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items
             ],
         }
         return web.json_response(body)
@@ -319,3 +366,19 @@ class FakeApiServer:
         }
         # NB: no Retry-After on 429: urllib3 would retry on its own, unseen.
         return web.json_response(body, status=code)
+
+
+def collection_path(api_version: str, plural: str) -> str:
+    """Where the API server lists a resource across namespaces."""
+    prefix = "/api" if "/" not in api_version else "/apis"
+    return f"{prefix}/{api_version}/{plural}"
+
+
+def plural_of(kind: str) -> str:
+    """The resource name of a kind, for the regular English plurals."""
+    lower = kind.lower()
+    if lower.endswith("s"):
+        return f"{lower}es"
+    if lower.endswith("y"):
+        return f"{lower[:-1]}ies"
+    return f"{lower}s"
