@@ -143,8 +143,10 @@ class Bot:
         kyverno, cel = load_policies(config.policies)
         if config.policies.cluster:
             kyverno += await read_cluster_policies(api)
-        knowledge = Knowledge.load(kyverno, catalog.load_catalog())
         file_defaults = load_fix_defaults(config.fix_defaults)
+        # NB: rejection messages take the file defaults only; the cluster's are
+        # read per namespace for /policy check, where a person waits anyway.
+        knowledge = Knowledge.load(kyverno, catalog.load_catalog(), defaults=file_defaults)
         logger.info("Loaded %d Kyverno and %d CEL policies.", len(kyverno), len(cel))
         registry = await slack_app.resolve_oncall_groups(bolt_client, config.load_registry())
 

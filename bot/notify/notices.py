@@ -26,6 +26,7 @@ from bot.knowledge.explaining import Explained, Explainer, from_entry
 from bot.policy import policies as policy_files
 from bot.policy.fixes import diffs, pss_fixes, synthesis, values_synthesis
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, parse_pointer
+from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
 from bot.policy.pss import catalogue, pods
 from bot.slack import messages
@@ -43,11 +44,19 @@ class Knowledge:
 
     policies: tuple[Policy, ...]
     explainer: Explainer
+    defaults: PlatformDefaults = NO_DEFAULTS
+    """The platform's values for fields a rule only wants set (knowledge/platform)."""
 
     @classmethod
-    def load(cls, policies: Sequence[Policy], catalog: Catalog) -> Knowledge:
+    def load(
+        cls,
+        policies: Sequence[Policy],
+        catalog: Catalog,
+        *,
+        defaults: PlatformDefaults = NO_DEFAULTS,
+    ) -> Knowledge:
         by_name = {policy.name: policy for policy in policies}
-        return cls(tuple(policies), Explainer(catalog, by_name))
+        return cls(tuple(policies), Explainer(catalog, by_name), defaults)
 
     @classmethod
     def bundled(cls) -> Knowledge:
@@ -63,9 +72,11 @@ class FixCache:
     _fixes: list[synthesis.Fix] | None = field(default=None, init=False)
     _yaml: str | None = field(default=None, init=False)
 
-    def kyverno(self, policies: Sequence[Policy]) -> list[synthesis.Fix]:
+    def kyverno(
+        self, policies: Sequence[Policy], defaults: PlatformDefaults = NO_DEFAULTS
+    ) -> list[synthesis.Fix]:
         if self._fixes is None:
-            self._fixes = synthesis.fix_failures(self.manifest, policies)
+            self._fixes = synthesis.fix_failures(self.manifest, policies, defaults=defaults)
         return self._fixes
 
     def diff(self, fixed: Mapping[str, Any]) -> str:
@@ -134,7 +145,7 @@ def build(
         how_to_fix=explained.how_to_fix,
         references=explained.references,
         fix=(
-            fix_for(violation, fixes, knowledge.policies)
+            fix_for(violation, fixes, knowledge.policies, knowledge.defaults)
             if with_fix
             else FixView("none", note=messages.no_fix_note("pending"))
         ),
@@ -161,7 +172,12 @@ def explain(violation: Violation, explainer: Explainer) -> Explained:
     return Explained(title=title, why=why, how_to_fix=how, source="rejection")
 
 
-def fix_for(violation: Violation, fixes: FixCache | None, policies: Sequence[Policy]) -> FixView:
+def fix_for(
+    violation: Violation,
+    fixes: FixCache | None,
+    policies: Sequence[Policy],
+    defaults: PlatformDefaults = NO_DEFAULTS,
+) -> FixView:
     """The fix of one violation, or why there is none."""
     if violation.engine in ("gatekeeper", "vap", "webhook"):
         return FixView("none", note=messages.no_fix_note(violation.engine))
@@ -170,7 +186,7 @@ def fix_for(violation: Violation, fixes: FixCache | None, policies: Sequence[Pol
     try:
         if violation.engine == "psa":
             return _psa_fix(violation, fixes)
-        return _kyverno_fix(violation, fixes, policies)
+        return _kyverno_fix(violation, fixes, policies, defaults)
     except Exception:
         # NB: a bug in fix synthesis must not cost the team its message.
         logger.exception(
@@ -181,10 +197,12 @@ def fix_for(violation: Violation, fixes: FixCache | None, policies: Sequence[Pol
         return FixView("none", note=messages.no_fix_note("failed"))
 
 
-def _kyverno_fix(violation: Violation, fixes: FixCache, policies: Sequence[Policy]) -> FixView:
+def _kyverno_fix(
+    violation: Violation, fixes: FixCache, policies: Sequence[Policy], defaults: PlatformDefaults
+) -> FixView:
     if violation.policy is not None and all(p.name != violation.policy for p in policies):
         return FixView("none", note=messages.no_fix_note("unknown-policy", policy=violation.policy))
-    for fix in fixes.kyverno(policies):
+    for fix in fixes.kyverno(policies, defaults):
         failure = fix.failure
         if violation.policy not in (None, failure.policy):
             continue

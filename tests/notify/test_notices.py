@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from bot.intake.teams import Ownership, Registry
+from bot.knowledge import catalog
 from bot.intake.violations import Violation
 from bot.notify import notices
 from bot.notify.notices import FixCache, Knowledge
+from bot.policy.fixes import platform_defaults
 from bot.policy.fixes.patches import PatchOp
 from bot.slack.messages import Placeholder, Workload
 
@@ -181,3 +183,23 @@ def test_placeholders_in_nested_values() -> None:
 )
 def test_dotted_paths_read_like_kubectl(segments: list[str], text: str) -> None:
     assert notices.dotted(segments) == text
+
+
+def test_platform_defaults_make_a_resources_fix_exact(knowledge: Knowledge) -> None:
+    """With knowledge/platform loaded, missing requests take the platform's values."""
+    found = violation(
+        policy="require-resource-requests", rule="autogen-container-resources", message="no"
+    )
+    without = build(knowledge, found)
+    with_defaults = Knowledge.load(
+        knowledge.policies,
+        knowledge.explainer.catalog,
+        defaults=platform_defaults.load(catalog.bundled_platform_paths()),
+    )
+
+    notice = build(with_defaults, found)
+
+    assert without.fix.status == "guided"
+    assert notice.fix.status == "exact"
+    assert "+              cpu: 100m" in notice.fix.diff
+    assert any("LimitRange platform-container-defaults" in line for line in notice.fix.summary)
