@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.intake.teams import Ownership, Registry
-from bot.knowledge import catalog
 from bot.intake.violations import Violation
+from bot.knowledge import catalog
 from bot.notify import notices
 from bot.notify.notices import FixCache, Knowledge
 from bot.policy.fixes import platform_defaults
