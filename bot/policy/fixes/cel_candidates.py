@@ -33,6 +33,22 @@ from bot.policy.fixes.cel_moves import Candidate, Chain, Miss
 from bot.policy.fixes.cel_paths import Path, Place, Reader, Shapes
 from bot.policy.fixes.deny_edits import Edit, is_missing, lookup
 
+KUBERNETES_MAPS = frozenset(
+    {
+        "limits",
+        "requests",
+        "labels",
+        "annotations",
+        "nodeSelector",
+        "matchLabels",
+        "data",
+        "stringData",
+        "binaryData",
+        "parameters",
+    }
+)
+"""Fields Kubernetes defines as string-keyed maps, whatever a policy does with them."""
+
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
 _KINDS = {"bool": "bool", "int": "number", "uint": "number", "double": "number", "string": "string"}
 _SCALARS = ("string", "int", "double", "bool")
@@ -65,7 +81,7 @@ def _for_chain(chain: Chain, place: Place, reader: Reader, *, shapes: Shapes) ->
         return [
             c for c in texts.for_text(chain, place.path, current, reader) if c.tier > moves.EXACT
         ]
-    if is_missing(current):
+    if is_missing(current) or (current is None and place.path[-1] in KUBERNETES_MAPS):
         return _creations(chain, place.path, reader, shapes=shapes)
 
     found: list[Candidate] = []
@@ -99,11 +115,21 @@ def _for_chain(chain: Chain, place: Place, reader: Reader, *, shapes: Shapes) ->
 def _creations(chain: Chain, path: Path, reader: Reader, *, shapes: Shapes) -> list[Candidate]:
     """Values for a missing field: a map when something below it is read."""
     found: list[Candidate] = []
-    intermediate = shapes.intermediate(chain.node)
+    # A field Kubernetes defines as a map is an object even where the policy
+    # reads nothing below it (`has(c.resources.limits)`).
+    intermediate = shapes.intermediate(chain.node) or bool(path and path[-1] in KUBERNETES_MAPS)
     if intermediate:
         found.append(Candidate((Edit("set", path, {}),), moves.EXACT))
     found += _settings(chain, path, values_synthesis.MISSING, reader)
-    if chain.used_as_list:
+    if chain.used_as_list and path and path[-1] in KUBERNETES_MAPS:
+        # `'cpu' in c.resources.limits` tests a key: Kubernetes defines the
+        # field as a map, and a list there would be refused by the API server.
+        found += [
+            Candidate((Edit("set", path, {key: value}, placeholder=True),), moves.FILLED)
+            for edit in _keys(chain, path, {})
+            for key, value in [(edit.edits[0].path[-1], edit.edits[0].value)]
+        ]
+    elif chain.used_as_list:
         found.append(Candidate((Edit("set", path, []),), moves.EXACT))
         found += _list_edits(chain, path, [], reader)
     elif not intermediate:
@@ -142,6 +168,11 @@ def _settings(chain: Chain, path: Path, current: Any, reader: Reader) -> list[Ca
     if chain.test or chain.presence:
         # `image.contains(':')` asks for a text around the literal, not the
         # literal itself, and `has()` for any value; `cel_texts` builds those.
+        return []
+    parent = chain.parent
+    if isinstance(parent, syntax.Binary) and parent.op == "in" and parent.right is chain.node:
+        # `'cpu' in limits` looks for the literal inside the field, which is
+        # a list or a map, never the literal itself.
         return []
     constants = chain.constants
     if chain.node is chain.miss.node:

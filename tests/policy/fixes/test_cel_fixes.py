@@ -9,7 +9,7 @@ import pytest
 
 from bot.policy import celpolicies, documents, engine, policies
 from bot.policy.celpolicies import CelPolicy
-from bot.policy.fixes import cel_fixes, synthesis
+from bot.policy.fixes import cel_fixes, platform_defaults, synthesis
 from bot.policy.requests import AdmissionRequest
 
 PODS = {"any": [{"resources": {"kinds": ["Pod"]}}]}
@@ -439,3 +439,41 @@ def test_parameterised_vap_is_not_fixed() -> None:
     fix = cel_fixes.fix_cel_policy(policy, AdmissionRequest(object=_pod()))
 
     assert fix is None or fix.status == "none"
+
+
+def test_key_test_on_a_kubernetes_map_builds_a_map() -> None:
+    """`'cpu' in c.resources.limits` wants a key in a map; a list there the API refuses."""
+    policy = _policy(
+        "object.spec.containers.all(c, has(c.resources) && has(c.resources.limits)"
+        " && 'cpu' in c.resources.limits)"
+    )
+    pod = _pod(containers=[{"name": "app", "image": "nginx:1.25"}])
+
+    fix = _fix(policy, pod)
+
+    assert fix.fixed is not None
+    limits = fix.fixed["spec"]["containers"][0]["resources"]["limits"]
+    assert isinstance(limits, dict)
+    assert set(limits) == {"cpu"}
+    assert fix.status == "guided"
+
+
+def test_key_test_takes_the_platform_default() -> None:
+    """With platform defaults, the same key test is fixed exactly with the LimitRange value."""
+    policy = _policy("object.spec.containers.all(c, 'cpu' in c.?resources.?limits.orValue({}))")
+    pod = _pod(containers=[{"name": "app", "image": "nginx:1.25"}])
+    defaults = platform_defaults.from_objects(
+        [
+            {
+                "kind": "LimitRange",
+                "metadata": {"name": "lr"},
+                "spec": {"limits": [{"type": "Container", "default": {"cpu": "750m"}}]},
+            }
+        ]
+    )
+
+    [fix] = synthesis.fix_failures(pod, [policy], defaults=defaults)
+
+    assert fix.status == "exact", fix.note
+    assert fix.fixed is not None
+    assert fix.fixed["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "750m"}}
