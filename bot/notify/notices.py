@@ -21,10 +21,15 @@ from typing import Any
 from bot.intake import psa_messages
 from bot.intake.teams import Ownership
 from bot.intake.violations import Violation
-from bot.knowledge.catalog import Catalog, bundled_policy_paths, load_catalog
+from bot.knowledge.catalog import (
+    Catalog,
+    bundled_platform_paths,
+    bundled_policy_paths,
+    load_catalog,
+)
 from bot.knowledge.explaining import Explained, Explainer, from_entry
 from bot.policy import policies as policy_files
-from bot.policy.fixes import diffs, pss_fixes, synthesis, values_synthesis
+from bot.policy.fixes import diffs, platform_defaults, pss_fixes, synthesis, values_synthesis
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, parse_pointer
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
@@ -60,8 +65,12 @@ class Knowledge:
 
     @classmethod
     def bundled(cls) -> Knowledge:
-        """The baseline policies and explanations shipped with Policybot."""
-        return cls.load(policy_files.load_policies(bundled_policy_paths()), load_catalog())
+        """The baseline policies, explanations and platform defaults shipped with Policybot."""
+        return cls.load(
+            policy_files.load_policies(bundled_policy_paths()),
+            load_catalog(),
+            defaults=platform_defaults.load(bundled_platform_paths()),
+        )
 
 
 @dataclass
