@@ -43,7 +43,12 @@ def unified_diff(before: str, after: str, *, name: str) -> str:
         tofile=f"b/{name.lstrip('/')}",
         n=CONTEXT_LINES,
     )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    # As git and patch(1) do: a last line without its newline is marked, so
+    # the diff applies back exactly and the line is not shown as changed.
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        for line in lines
+    )
 
 
 def diff_objects(before: Any, after: Any, *, name: str) -> str:
