@@ -8,6 +8,7 @@ teams use both `- name` flush with the parent key and indented under it.
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -78,11 +79,51 @@ def _rewrite_document(chunk: str, ops: Sequence[PatchOp], *, source: str) -> str
         document = yaml_rt.load(body)
     except YAMLError as error:
         raise InputError(f"cannot rewrite: {error}", source=source) from error
+    untouched = _render(yaml_rt, document)
     for op in ops:
         _apply_in_place(document, op)
+    patched = _render(yaml_rt, document)
+    return lead + _with_original_lines(body, untouched, patched) + trail
+
+
+def _render(yaml_rt: YAML, document: Any) -> str:
     out = io.StringIO()
     yaml_rt.dump(document, out)
-    return lead + out.getvalue().rstrip("\n") + trail
+    return out.getvalue().rstrip("\n")
+
+
+def _with_original_lines(original: str, untouched: str, patched: str) -> str:
+    """The patched rendering, with every line the patch left alone as the owner wrote it.
+
+    A round trip through ruamel.yaml may respace a flow list or a comment on
+    lines no op touched. Lines that the patch keeps (untouched -> patched)
+    are mapped back through the round trip (original -> untouched) to the
+    original's line; the merge is kept only if it reads as the same data.
+    """
+    own, round_trip, wanted = (
+        text.splitlines(keepends=True) for text in (original, untouched, patched)
+    )
+    back: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, own, round_trip, autojunk=False
+    ).get_opcodes():
+        # Equal-length blocks are the same lines respaced: a round trip keeps content.
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            back.update((j1 + k, i1 + k) for k in range(j2 - j1))
+    merged: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, round_trip, wanted, autojunk=False
+    ).get_opcodes():
+        if tag == "equal":
+            merged.extend(own[back[k]] if k in back else round_trip[k] for k in range(i1, i2))
+        else:
+            merged.extend(wanted[j1:j2])
+    text = "".join(merged).rstrip("\n")
+    try:
+        same = yaml.safe_load(text) == yaml.safe_load(patched)
+    except yaml.YAMLError:
+        same = False
+    return text if same else patched
 
 
 def _round_trip(style: tuple[int, int, int]) -> YAML:

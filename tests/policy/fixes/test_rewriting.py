@@ -89,3 +89,23 @@ def test_invalid_yaml_is_a_clear_error() -> None:
     """A file that changed into invalid YAML since it was read is refused, not mangled."""
     with pytest.raises(InputError, match="cannot rewrite"):
         rewriting.rewrite("a: [1\n", {1: [PatchOp("add", "/b", 1)]}, source="bad.yaml")
+
+
+def test_lines_the_patch_leaves_alone_keep_their_spacing() -> None:
+    """Inside the patched document, untouched lines are not respaced by the round trip."""
+    text = (
+        "kind: StatefulSet\n"
+        "spec:\n"
+        "  volumeClaimTemplates:\n"
+        "  - spec:\n"
+        '      accessModes: [ "ReadWriteOnce" ]\n'
+        "      hostNetwork: true    # odd spacing\n"
+        "      resources:\n"
+        "        requests:\n"
+        "          storage: 1Gi\n"
+    )
+    op = PatchOp("add", "/spec/volumeClaimTemplates/0/spec/storageClassName", "standard")
+
+    rewritten = rewriting.rewrite(text, {1: [op]})
+
+    assert rewritten == text + "      storageClassName: standard\n"
