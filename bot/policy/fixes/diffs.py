@@ -46,8 +46,7 @@ def unified_diff(before: str, after: str, *, name: str) -> str:
     # As git and patch(1) do: a last line without its newline is marked, so
     # the diff applies back exactly and the line is not shown as changed.
     return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-        for line in lines
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
 
 

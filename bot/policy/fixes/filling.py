@@ -16,7 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.policy.fixes import values_synthesis
-from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, parse_pointer
+from bot.policy.fixes.patches import (
+    PatchError,
+    PatchOp,
+    apply_patch,
+    parse_pointer,
+    value_at_pointer,
+)
 from bot.policy.fixes.platform_defaults import PlatformDefaults
 from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.fixes.values_synthesis import Derived
@@ -63,8 +69,8 @@ def fill(
         where
         for where in placeholders
         if not (
-            values_synthesis.has_placeholder(_at(working, where))
-            and not values_synthesis.has_placeholder(_at(after, where))
+            values_synthesis.has_placeholder(value_at_pointer(working, where))
+            and not values_synthesis.has_placeholder(value_at_pointer(after, where))
         )
     )
     # A line showing a placeholder the patch no longer holds now misstates it,
@@ -124,22 +130,6 @@ def _segments(path: str, manifest: Mapping[str, Any]) -> tuple[str | int, ...]:
             segments.append(raw)
             node = node.get(raw) if isinstance(node, Mapping) else None
     return tuple(segments)
-
-
-def _at(document: Any, where: str) -> Any:
-    try:
-        segments = parse_pointer(where)
-    except PatchError:
-        return None
-    node = document
-    for segment in segments:
-        if isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
-        elif isinstance(node, Mapping) and segment in node:
-            node = node[segment]
-        else:
-            return None
-    return node
 
 
 def _dotted(at: Sequence[str | int]) -> str:

@@ -26,7 +26,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, parse_pointer, pointer
+from bot.policy.fixes.patches import (
+    PatchError,
+    PatchOp,
+    apply_patch,
+    pointer,
+    value_at_pointer,
+)
 
 _ENV_VALUE = re.compile(r"^(?P<var>.*/env/\d+)/value$")
 _VOLUME_SOURCE = re.compile(r"^(?P<volume>.*/volumes/\d+)/[A-Za-z]+$")
@@ -79,7 +85,7 @@ def _complete_env_values(
         match = _ENV_VALUE.match(op.path) if op.op == "remove" else None
         if match is None:
             continue
-        variable = _lookup(manifest, match.group("var"))
+        variable = value_at_pointer(manifest, match.group("var"))
         if not isinstance(variable, Mapping) or "valueFrom" in variable:
             continue
         name = str(variable.get("name") or "value")
@@ -100,7 +106,7 @@ def _complete_volume_sources(after: Any, ops: Sequence[PatchOp], done: _Completi
         match = _VOLUME_SOURCE.match(op.path) if op.op == "remove" else None
         if match is None:
             continue
-        volume = _lookup(after, match.group("volume"))
+        volume = value_at_pointer(after, match.group("volume"))
         if not isinstance(volume, Mapping) or set(volume) != {"name"}:
             continue
         done.ops.append(PatchOp("add", match.group("volume") + "/emptyDir", {}))
@@ -148,7 +154,9 @@ def _complete_privilege_escalation(
         context = container.get("securityContext")
         if not isinstance(context, Mapping) or context.get("allowPrivilegeEscalation") is not False:
             continue
-        before = _lookup(manifest, pointer(*where, "securityContext", "allowPrivilegeEscalation"))
+        before = value_at_pointer(
+            manifest, pointer(*where, "securityContext", "allowPrivilegeEscalation")
+        )
         if before is False:
             continue  # the conflict, if any, was there before the fix
         name = container.get("name", "the container")
@@ -186,19 +194,3 @@ def _containers(
                     yield (*at, key, index), container
         elif isinstance(value, Mapping) and key in ("spec", "template", "jobTemplate"):
             yield from _containers(value, (*at, key))
-
-
-def _lookup(document: Any, where: str) -> Any:
-    try:
-        segments = parse_pointer(where)
-    except PatchError:
-        return None
-    current = document
-    for segment in segments:
-        if isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
-            current = current[int(segment)]
-        elif isinstance(current, Mapping) and segment in current:
-            current = current[segment]
-        else:
-            return None
-    return current

@@ -7,7 +7,7 @@ shows next to the diff. Applying a patch never mutates its input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,6 +42,36 @@ def parse_pointer(path: str) -> list[str]:
     if not path.startswith("/"):
         raise PatchError(f"a JSON pointer must start with '/', got {path!r}")
     return [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
+
+
+def value_at(document: Any, path: Sequence[str | int]) -> Any:
+    """The value at a path of keys and list indices, or None when there is none."""
+    node = document
+    for segment in path:
+        if isinstance(node, Mapping) and isinstance(segment, str):
+            node = node.get(segment)
+        elif isinstance(node, list | tuple) and isinstance(segment, int) and segment < len(node):
+            node = node[segment]
+        else:
+            return None
+    return node
+
+
+def value_at_pointer(document: Any, where: str) -> Any:
+    """The value an RFC 6901 pointer names, or None when there is none (or it is malformed)."""
+    try:
+        segments = parse_pointer(where)
+    except PatchError:
+        return None
+    node = document
+    for segment in segments:
+        if isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+            node = node[int(segment)]
+        elif isinstance(node, Mapping) and segment in node:
+            node = node[segment]
+        else:
+            return None
+    return node
 
 
 def apply_patch(document: Any, ops: Sequence[PatchOp]) -> Any:

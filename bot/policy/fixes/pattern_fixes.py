@@ -24,7 +24,7 @@ from typing import Any
 from bot.policy import anchors, patterns, values
 from bot.policy.anchors import AnchorKind
 from bot.policy.fixes import values_synthesis
-from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
+from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer, value_at
 from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.fixes.values_synthesis import MISSING, Derived, satisfying_value
 
@@ -256,7 +256,7 @@ class _Walker:
             owner: list(dropped.values())
             for owner, dropped in by_list.items()
             if owner in self._optional
-            and isinstance(found := _lookup(self._document, owner), list)
+            and isinstance(found := value_at(self._document, owner), list)
             and len(dropped) == len(found)
         }
 
@@ -494,7 +494,7 @@ class _Walker:
 
     def _pruned(self, at: _Path) -> _Path:
         while len(at) > 1 and isinstance(at[-2], str) and at[:-1] in self._optional:
-            holder = _lookup(self._document, at[:-1])
+            holder = value_at(self._document, at[:-1])
             if not isinstance(holder, Mapping) or set(holder) != {at[-1]}:
                 break
             at = at[:-1]
@@ -502,7 +502,7 @@ class _Walker:
 
     def _leave_out(self, at: _Path) -> None:
         element = at[:-1]
-        item = _lookup(self._document, element)
+        item = value_at(self._document, element)
         if (
             len(element) >= 2
             and isinstance(element[-1], int)
@@ -548,18 +548,6 @@ def _only_forbids(pattern: Any) -> bool:
         return False
     terms = [t.strip() for alt in pattern.split("|") for t in alt.split("&")]
     return all(term.startswith("!") for term in terms)
-
-
-def _lookup(document: Any, at: _Path) -> Any:
-    node = document
-    for segment in at:
-        if isinstance(node, Mapping) and isinstance(segment, str):
-            node = node.get(segment)
-        elif isinstance(node, list | tuple) and isinstance(segment, int) and segment < len(node):
-            node = node[segment]
-        else:
-            return None
-    return node
 
 
 def _holds_placeholder(op: PatchOp) -> bool:

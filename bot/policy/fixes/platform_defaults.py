@@ -25,6 +25,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.policy import documents, quantities
 from bot.policy.fixes import values_synthesis
+from bot.policy.fixes.patches import value_at
 from bot.policy.fixes.values_synthesis import Derived
 
 DEFAULT_CLASS_ANNOTATIONS = (
@@ -85,7 +86,7 @@ class PlatformDefaults:
             if value is None:
                 continue
             other = "requests" if kind == "limits" else "limits"
-            own = _lookup(manifest, (*at[:-2], other, resource))
+            own = value_at(manifest, (*at[:-2], other, resource))
             if not _consistent(kind, value, own):
                 return None
             return Derived(value, f"the platform default in {entry.source}")
@@ -267,15 +268,3 @@ def _amount(value: Any) -> Decimal | None:
     if isinstance(value, int | float):
         return Decimal(str(value))
     return quantities.parse_quantity(str(value)) if isinstance(value, str) else None
-
-
-def _lookup(document: Any, at: Sequence[str | int]) -> Any:
-    node = document
-    for segment in at:
-        if isinstance(node, Mapping) and isinstance(segment, str):
-            node = node.get(segment)
-        elif isinstance(node, list) and isinstance(segment, int) and segment < len(node):
-            node = node[segment]
-        else:
-            return None
-    return node

@@ -24,6 +24,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from bot.policy import values
+from bot.policy.fixes.patches import value_at
 
 
 class _Missing(enum.Enum):
@@ -291,7 +292,7 @@ def derive(document: Any, at: Sequence[str | int]) -> Derived | None:
     """
     if not at:
         return None
-    field, parent = at[-1], _lookup(document, at[:-1])
+    field, parent = at[-1], value_at(document, at[:-1])
     if field == "name" and isinstance(parent, Mapping):
         port = parent.get("containerPort")
         if isinstance(port, int) and not isinstance(port, bool):
@@ -302,7 +303,7 @@ def derive(document: Any, at: Sequence[str | int]) -> Derived | None:
             return _container_name(document, at, image=image)
     if len(at) >= 3 and at[-3] == "resources" and at[-2] in ("limits", "requests"):
         other = "requests" if at[-2] == "limits" else "limits"
-        found = _lookup(document, (*at[:-2], other, field))
+        found = value_at(document, (*at[:-2], other, field))
         # An empty counterpart is no amount the team committed to.
         if isinstance(found, str | int | float) and not isinstance(found, bool) and found != "":
             return Derived(found, f"same as the {other[:-1]}")
@@ -313,7 +314,7 @@ def _container_name(document: Any, at: Sequence[str | int], *, image: str) -> De
     name = image_short_name(image)
     if not name:
         return None
-    siblings = _lookup(document, at[:-2])
+    siblings = value_at(document, at[:-2])
     taken = {
         item.get("name")
         for item in (siblings if isinstance(siblings, list) else [])
@@ -322,15 +323,3 @@ def _container_name(document: Any, at: Sequence[str | int], *, image: str) -> De
     if name in taken:
         name = f"{name[:58]}-{at[-2]}"
     return Derived(name, "named after the image")
-
-
-def _lookup(document: Any, at: Sequence[str | int]) -> Any:
-    node = document
-    for segment in at:
-        if isinstance(node, Mapping) and isinstance(segment, str):
-            node = node.get(segment)
-        elif isinstance(node, list | tuple) and isinstance(segment, int) and segment < len(node):
-            node = node[segment]
-        else:
-            return None
-    return node
