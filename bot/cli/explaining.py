@@ -33,8 +33,9 @@ from bot.cli import checking
 from bot.errors import InputError
 from bot.intake import psa_messages
 from bot.intake.violations import Record, Violation
-from bot.knowledge.catalog import Catalog, load_catalog
-from bot.knowledge.explaining import Explained, Explainer, from_entry
+from bot.knowledge import violations
+from bot.knowledge.catalog import load_catalog
+from bot.knowledge.explaining import Explained, Explainer
 from bot.policy import manifests, policies
 from bot.policy.fixes import diffs, pss_fixes, synthesis
 from bot.policy.fixes.patches import PatchError, apply_patch
@@ -42,7 +43,6 @@ from bot.policy.fixes.patches import PatchError, apply_patch
 logger = logging.getLogger(__name__)
 
 EXIT_EXPLAINED = 0
-PSS_POLICY = "pod-security-standards"
 ENGINE_NAMES = {
     "kyverno": "Kyverno",
     "gatekeeper": "Gatekeeper",
@@ -130,30 +130,7 @@ def read_text(argument: str | None) -> str:
 
 def explain(violation: Violation, explainer: Explainer) -> Explained:
     """The knowledge base's explanation of one violation, or one built from its text."""
-    if violation.engine == "psa":
-        found = explain_pss_check(violation, explainer.catalog)
-        if found is not None:
-            return found
-    elif violation.policy is not None:
-        explained = explainer.explain(violation.policy, violation.rule, violation.message)
-        if explained.source == "knowledge" or violation.engine == "kyverno":
-            return explained
-    elif violation.engine == "kyverno" and violation.rule is not None:
-        # A bare rule message: find the policy that has such a rule.
-        owner = _policy_with_rule(explainer, violation.rule)
-        if owner is not None:
-            return explainer.explain(owner, violation.rule, violation.message)
-    return fallback(violation)
-
-
-def explain_pss_check(violation: Violation, catalog: Catalog) -> Explained | None:
-    if violation.rule is None:
-        return None
-    for check_id in psa_messages.check_ids(violation.rule, violation.policy):
-        entry = catalog.lookup(PSS_POLICY, check_id)
-        if entry is not None:
-            return from_entry(entry)
-    return None
+    return violations.known_explanation(violation, explainer) or fallback(violation)
 
 
 def fallback(violation: Violation) -> Explained:
@@ -172,13 +149,6 @@ def fallback(violation: Violation) -> Explained:
             "what the policy says. Ask the platform team that owns it for the reason."
         )
     return Explained(title=title, why=why, how_to_fix=violation.message, source="rejection")
-
-
-def _policy_with_rule(explainer: Explainer, rule: str) -> str | None:
-    for policy in explainer.policies.values():
-        if any(r.name == rule or r.base_name == rule for r in policy.rules):
-            return policy.name
-    return None
 
 
 def compute_fixes(

@@ -21,13 +21,14 @@ from typing import Any
 from bot.intake import psa_messages
 from bot.intake.teams import Ownership
 from bot.intake.violations import Violation
+from bot.knowledge import violations
 from bot.knowledge.catalog import (
     Catalog,
     bundled_platform_paths,
     bundled_policy_paths,
     load_catalog,
 )
-from bot.knowledge.explaining import Explained, Explainer, from_entry
+from bot.knowledge.explaining import Explained, Explainer
 from bot.policy import policies as policy_files
 from bot.policy.fixes import diffs, platform_defaults, pss_fixes, synthesis, values_synthesis
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, parse_pointer
@@ -38,9 +39,6 @@ from bot.slack import messages
 from bot.slack.messages import ExceptionTerms, FixView, Notice, Placeholder, Workload
 
 logger = logging.getLogger(__name__)
-
-PSS_POLICY = "pod-security-standards"
-"""The knowledge base keys Pod Security checks under this policy name."""
 
 
 @dataclass(frozen=True)
@@ -164,15 +162,9 @@ def build(
 
 def explain(violation: Violation, explainer: Explainer) -> Explained:
     """The knowledge base's entry for the violation, or what its own text says."""
-    if violation.engine == "psa" and violation.rule is not None:
-        for check_id in psa_messages.check_ids(violation.rule, violation.policy):
-            entry = explainer.catalog.lookup(PSS_POLICY, check_id)
-            if entry is not None:
-                return from_entry(entry)
-    elif violation.policy is not None:
-        explained = explainer.explain(violation.policy, violation.rule, violation.message)
-        if explained.source == "knowledge" or violation.engine == "kyverno":
-            return explained
+    found = violations.known_explanation(violation, explainer)
+    if found is not None:
+        return found
     title, why, how = messages.fallback_explanation(
         engine=violation.engine,
         policy=violation.policy,
