@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources as package_resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InputError
 from bot.policy import celpolicies, documents, engine, manifests, policies
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
+
+if TYPE_CHECKING:
+    from bot.policy.fixes.platform_defaults import PlatformDefaults
 
 EXIT_COMPLIANT = 0
 EXIT_VIOLATIONS = 1
@@ -55,6 +58,37 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="policy files or directories (default: the bundled baseline)",
     )
+
+
+def add_platform_defaults_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the values a rule only wants set come from, as fix and explain take them."""
+    defaults = parser.add_mutually_exclusive_group()
+    defaults.add_argument(
+        "--platform-defaults",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="LimitRange and StorageClass manifests whose defaults fill fields a rule only "
+        "wants set (default: the bundled knowledge/platform)",
+    )
+    defaults.add_argument(
+        "--no-platform-defaults",
+        action="store_true",
+        help="derive values from the manifest alone; fields a rule only wants set stay "
+        "placeholders",
+    )
+
+
+def load_platform_defaults(args: argparse.Namespace) -> PlatformDefaults:
+    """The platform's decided values: the given files, the bundled ones, or none."""
+    # NB: imported here so that `policybot check` does not load the knowledge schema.
+    from bot.knowledge import catalog
+    from bot.policy.fixes import platform_defaults
+
+    if args.no_platform_defaults:
+        return platform_defaults.NO_DEFAULTS
+    paths = args.platform_defaults or catalog.bundled_platform_paths()
+    return platform_defaults.load(paths)
 
 
 def bundled_policy_dir() -> Path:

@@ -39,6 +39,7 @@ from bot.knowledge.explaining import Explained, Explainer
 from bot.policy import manifests, policies
 from bot.policy.fixes import diffs, pss_fixes, synthesis
 from bot.policy.fixes.patches import PatchError, apply_patch
+from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=["kyverno", "gatekeeper", "psa", "vap", "webhook"],
         help="who produced the text, for messages that do not name their engine",
     )
+    checking.add_platform_defaults_arguments(parser)
     parser.add_argument("--output", choices=["text", "json"], default="text")
     parser.set_defaults(run=run)
 
@@ -104,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
         for record in records
         for violation in record.violations
     ]
-    fixes = compute_fixes(args.manifest, records, loaded) if args.manifest else []
+    fixes = []
+    if args.manifest:
+        defaults = checking.load_platform_defaults(args)
+        fixes = compute_fixes(args.manifest, records, loaded, defaults=defaults)
 
     if args.output == "json":
         print(json.dumps(to_json(records, explained, fixes), indent=2))
@@ -152,7 +157,11 @@ def fallback(violation: Violation) -> Explained:
 
 
 def compute_fixes(
-    manifest_path: Path, records: Sequence[Record], loaded: Sequence[policies.Policy]
+    manifest_path: Path,
+    records: Sequence[Record],
+    loaded: Sequence[policies.Policy],
+    *,
+    defaults: PlatformDefaults = NO_DEFAULTS,
 ) -> list[dict[str, Any]]:
     """Fix diffs for the violated Kyverno rules and PSA levels of these records."""
     objects = manifests.load_manifests([manifest_path])
@@ -163,7 +172,7 @@ def compute_fixes(
         manifest = _manifest_for(record, objects)
         kyverno = [v for v in record.violations if v.engine == "kyverno"]
         if kyverno:
-            fixes.extend(_kyverno_fixes(manifest, kyverno, loaded))
+            fixes.extend(_kyverno_fixes(manifest, kyverno, loaded, defaults))
         levels = dict.fromkeys(v.policy for v in record.violations if v.engine == "psa")
         for level in levels:
             fixes.append(_psa_fix(manifest, level))
@@ -186,6 +195,7 @@ def _kyverno_fixes(
     manifest: manifests.Manifest,
     violated: Iterable[Violation],
     loaded: Sequence[policies.Policy],
+    defaults: PlatformDefaults,
 ) -> list[dict[str, Any]]:
     wanted = list(violated)
     known = {policy.name for policy in loaded}
@@ -200,7 +210,7 @@ def _kyverno_fixes(
         )
         for name in missing
     ]
-    for fix in synthesis.fix_failures(manifest.content, loaded):
+    for fix in synthesis.fix_failures(manifest.content, loaded, defaults=defaults):
         if not any(_same_rule(fix, v) for v in wanted):
             continue
         diff = ""

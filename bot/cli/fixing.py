@@ -42,21 +42,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH",
         help="extra knowledge files or directories, on top of the bundled ones",
     )
-    defaults = parser.add_mutually_exclusive_group()
-    defaults.add_argument(
-        "--platform-defaults",
-        nargs="+",
-        action="extend",
-        metavar="PATH",
-        help="LimitRange and StorageClass manifests whose defaults fill fields a rule only "
-        "wants set (default: the bundled knowledge/platform)",
-    )
-    defaults.add_argument(
-        "--no-platform-defaults",
-        action="store_true",
-        help="derive values from the manifest alone; fields a rule only wants set stay "
-        "placeholders",
-    )
+    checking.add_platform_defaults_arguments(parser)
     parser.add_argument("--output", choices=["text", "json"], default="text")
     parser.add_argument(
         "--write", action="store_true", help="rewrite the files with every exact fix applied"
@@ -75,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         {policy.name: policy for policy in loaded},
     )
-    defaults = load_platform_defaults(args.platform_defaults, disabled=args.no_platform_defaults)
+    defaults = checking.load_platform_defaults(args)
     objects = manifests.load_manifests(args.paths)
 
     entries: list[dict[str, Any]] = []
@@ -103,15 +89,6 @@ def run(args: argparse.Namespace) -> int:
         print(render_text(entries, combined, wrote=args.write))
     remaining = _remaining_failures(entries, combined) if args.write else len(entries)
     return EXIT_REMAINING if remaining else EXIT_CLEAN
-
-
-def load_platform_defaults(
-    paths: Sequence[str] | None, *, disabled: bool
-) -> platform_defaults.PlatformDefaults:
-    """The platform's decided values: the given files, the bundled ones, or none."""
-    if disabled:
-        return platform_defaults.NO_DEFAULTS
-    return platform_defaults.load(paths or knowledge_catalog.bundled_platform_paths())
 
 
 def _cel_policy_fixes(

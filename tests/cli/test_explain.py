@@ -176,3 +176,30 @@ def test_manifest_without_objects_is_bad_input(capsys, tmp_path):
 
     assert code == 2
     assert "holds no Kubernetes object" in capsys.readouterr().err
+
+
+RESOURCES_DENIAL = KYVERNO_DENIAL.replace(
+    "disallow-privileged-containers:", "require-resource-requests:"
+).replace("autogen-privileged-containers", "autogen-container-resources")
+
+
+@pytest.mark.parametrize(
+    ("flags", "status"),
+    [([], "exact"), (["--no-platform-defaults"], "guided")],
+)
+def test_manifest_fix_takes_the_platform_defaults(capsys, tmp_path, flags, status):
+    """Missing requests take knowledge/platform's values unless told otherwise."""
+    manifest = tmp_path / "billing.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata: {name: legacy-billing, namespace: billing}\n"
+        "spec:\n  selector: {matchLabels: {app: billing}}\n  template:\n"
+        "    metadata: {labels: {app: billing}}\n"
+        "    spec:\n      containers:\n      - name: billing\n        image: billing:1.4\n"
+    )
+
+    _, report = run_json(capsys, RESOURCES_DENIAL, "--manifest", str(manifest), *flags)
+
+    [fix] = report["fixes"]
+    assert (fix["rule"], fix["status"]) == ("autogen-container-resources", status)
+    assert ("+              cpu: 100m" in fix["diff"]) is (status == "exact")
