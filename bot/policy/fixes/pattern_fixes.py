@@ -53,6 +53,24 @@ _TEXT_MAPS = frozenset(
 _MARKER_MAPS = frozenset({"labels", "annotations"})
 """Maps where a key with an empty value is a common, valid marker."""
 
+_DECIDED_AT_RUN_TIME = frozenset(
+    {
+        "runAsUser",
+        "runAsGroup",
+        "runAsNonRoot",
+        "allowPrivilegeEscalation",
+        "readOnlyRootFilesystem",
+        "seccompProfile",
+        "appArmorProfile",
+        "seLinuxOptions",
+        "automountServiceAccountToken",
+    }
+)
+"""Fields whose absence is no answer: the image, the node or a default that
+is the very value rules forbid decides them (no runAsUser runs as the image's
+user, maybe root; no seccomp profile may mean Unconfined), so leaving them
+out would pass the rule without changing what runs."""
+
 _REFERENCED_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers", "volumes"})
 """Lists whose elements are referred to by name, so never dropped."""
 
@@ -486,6 +504,8 @@ class _Walker:
         would be left empty go too, when the rule accepts them absent.
         """
         if not at or not isinstance(at[-1], str):
+            return None
+        if any(segment in _DECIDED_AT_RUN_TIME for segment in at):
             return None
         for candidate in (at, at[:-1]):
             if candidate and isinstance(candidate[-1], str) and candidate in self._optional:

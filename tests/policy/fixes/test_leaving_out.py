@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.policy import documents, policies
 from bot.policy.fixes import synthesis, values_synthesis
 from bot.policy.fixes.patches import apply_patch
@@ -209,3 +211,30 @@ def test_service_leaving_node_port_is_exact_and_valid() -> None:
     assert fix.fixed is not None
     assert fix.fixed["spec"] == {"ports": [{"port": 80}, {"port": 443}]}
     assert any("NodePort or LoadBalancer" in line for line in fix.summary)
+
+
+@pytest.mark.parametrize(
+    ("pod", "rule", "where"),
+    [
+        pytest.param(
+            {"spec": {"securityContext": {"runAsUser": 0}}},
+            {"spec": {"=(securityContext)": {"=(runAsUser)": "!0"}}},
+            "/spec/securityContext/runAsUser",
+            id="no-runAsUser-runs-as-the-image-user",
+        ),
+        pytest.param(
+            {"spec": {"securityContext": {"seccompProfile": {"type": "Unconfined"}}}},
+            {"spec": {"=(securityContext)": {"=(seccompProfile)": {"=(type)": "!Unconfined"}}}},
+            "/spec/securityContext/seccompProfile/type",
+            id="no-seccomp-profile-may-be-unconfined",
+        ),
+    ],
+)
+def test_fields_decided_at_run_time_are_not_left_out(
+    pod: dict[str, Any], rule: dict[str, Any], where: str
+) -> None:
+    """Leaving these out would pass the rule without changing what runs."""
+    fix = fix_pattern(pod, rule)
+
+    assert fix is not None
+    assert fix.placeholders == (where,)
