@@ -14,13 +14,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.policy import cel, celpolicies
 from bot.policy.celpolicies import CelPolicy
-from bot.policy.fixes import cel_problems, filling, kube_semantics, synthesis
-from bot.policy.fixes.patches import PatchError, apply_patch
+from bot.policy.fixes import cel_problems, synthesis
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
-from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.requests import AdmissionRequest
 from bot.policy.results import RuleResult
 
@@ -55,39 +54,26 @@ def fix_cel_policy(
     proposal = cel_problems.propose(problem) if problem is not None else None
     if proposal is None or not proposal.ops:
         return synthesis.Fix(failure, "none", note=_why_underivable(policy, problem is None))
-    proposal = filling.fill(
-        request.object, proposal.ops, proposal.placeholders, proposal.summary, defaults
-    )
-    # What the policy asks may not be all the workload needs to keep working.
-    ops, needed, explained = kube_semantics.complete(request.object, proposal.ops)
-    proposal = ProposedFix(ops, (*proposal.placeholders, *needed), (*proposal.summary, *explained))
-    try:
-        fixed = apply_patch(dict(request.object), proposal.ops)
-    except PatchError as error:
-        logger.warning("A proposed fix for %s does not apply: %s", policy.name, error)
-        return synthesis.Fix(failure, "none", note=f"the derived patch does not apply: {error}")
-
-    fix = synthesis.Fix(failure, "guided", proposal.ops, fixed, proposal.summary)
-    if proposal.placeholders:
-        where = ", ".join(proposal.placeholders)
-        return dataclasses.replace(fix, note=f"fill in the placeholder values at {where}")
     others = [p for p in policies if p.name != policy.name]
-    problem_found = _prove(policy, others, request, fixed, lookups=lookups)
-    if problem_found:
-        return dataclasses.replace(fix, note=problem_found)
-    return dataclasses.replace(fix, status="exact")
+    return synthesis.conclude(
+        failure,
+        request.object,
+        proposal,
+        defaults,
+        prove=lambda fixed: _prove(policy, others, request, fixed, lookups=lookups),
+    )
 
 
 def _prove(
     policy: CelPolicy,
     others: Sequence[CelPolicy],
     request: AdmissionRequest,
-    fixed: dict[str, object],
+    fixed: Mapping[str, Any],
     *,
     lookups: cel.Lookups | None,
 ) -> str:
     """Why the fixed manifest is not proven (empty when it is)."""
-    patched = dataclasses.replace(request, object=fixed)
+    patched = dataclasses.replace(request, object=dict(fixed))
     after = celpolicies.evaluate(policy, patched, lookups=lookups)
     if not after or any(r.status != "pass" for r in after):
         status = ", ".join(sorted({r.status for r in after})) or "no result"

@@ -30,6 +30,7 @@ from bot.policy.fixes import (
 )
 from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
+from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.jmespath import JMESPathError
 from bot.policy.operators_go import deep_equal
 from bot.policy.policies import Policy, Rule
@@ -56,13 +57,6 @@ class Fix:
     """One line per change, for people."""
     note: str = ""
     """Why the fix is guided or missing, when it is."""
-
-
-@dataclass(frozen=True)
-class _Proposal:
-    ops: tuple[PatchOp, ...]
-    placeholders: tuple[str, ...] = ()
-    summary: tuple[str, ...] = ()
 
 
 def fix_failures(
@@ -104,24 +98,49 @@ def synthesize(
     proposal = _propose(rule, request, inputs, defaults)
     if proposal is None or not proposal.ops:
         return Fix(failure, "none", note=_why_underivable(rule))
-    found = filling.fill(
-        request.object, proposal.ops, proposal.placeholders, proposal.summary, defaults
+    return conclude(
+        failure,
+        request.object,
+        proposal,
+        defaults,
+        prove=lambda fixed: prove(failure, request, fixed, policies, before=before, inputs=inputs),
     )
-    proposal = _Proposal(found.ops, found.placeholders, found.summary)
+
+
+def conclude(
+    failure: RuleResult,
+    manifest: Mapping[str, Any],
+    proposal: ProposedFix,
+    defaults: PlatformDefaults,
+    *,
+    prove: Callable[[Mapping[str, Any]], str],
+) -> Fix:
+    """A strategy's proposal made a fix: filled in, completed, applied and judged.
+
+    Every strategy, for Kyverno rules and CEL policies alike, ends here.
+    `prove` says why a fixed manifest is not proven (empty when it is).
+    """
+    proposal = filling.fill(
+        manifest, proposal.ops, proposal.placeholders, proposal.summary, defaults
+    )
     # What the rule asks may not be all the workload needs to keep working.
-    ops, needed, explained = kube_semantics.complete(request.object, proposal.ops)
-    proposal = _Proposal(ops, (*proposal.placeholders, *needed), (*proposal.summary, *explained))
+    ops, needed, explained = kube_semantics.complete(manifest, proposal.ops)
+    placeholders = (*proposal.placeholders, *needed)
+    summary = (*proposal.summary, *explained)
     try:
-        fixed = apply_patch(dict(request.object), proposal.ops)
+        fixed = apply_patch(dict(manifest), ops)
     except PatchError as error:
-        logger.warning("A proposed fix for %s does not apply: %s", failure.rule, error)
+        logger.warning(
+            "A proposed fix for %s does not apply: %s", failure.rule or failure.policy, error
+        )
         return Fix(failure, "none", note=f"the derived patch does not apply: {error}")
 
-    fix = Fix(failure, "guided", proposal.ops, fixed, proposal.summary)
-    if proposal.placeholders:
-        where = ", ".join(proposal.placeholders)
-        return dataclasses.replace(fix, note=f"fill in the placeholder values at {where}")
-    problem = prove(failure, request, fixed, policies, before=before, inputs=inputs)
+    fix = Fix(failure, "guided", ops, fixed, summary)
+    if placeholders:
+        return dataclasses.replace(
+            fix, note=f"fill in the placeholder values at {', '.join(placeholders)}"
+        )
+    problem = prove(fixed)
     if problem:
         return dataclasses.replace(fix, note=problem)
     return dataclasses.replace(fix, status="exact")
@@ -165,7 +184,7 @@ def _find_rule(policies: Sequence[Policy], policy_name: str, rule_name: str) -> 
 
 def _propose(
     rule: Rule, request: AdmissionRequest, inputs: engine.Inputs, defaults: PlatformDefaults
-) -> _Proposal | None:
+) -> ProposedFix | None:
     validate = rule.validate or {}
     if "podSecurity" in validate:
         fix = pss_fixes.fix_pod_security(
@@ -212,7 +231,7 @@ def _propose_block(
     base: tuple[str | int, ...],
     path: tuple[str | int, ...],
     lookup: Callable[[tuple[str | int, ...]], pattern_fixes.Lookup | None],
-) -> _Proposal | None:
+) -> ProposedFix | None:
     """A proposal for one validate (or foreach) block, with ops relative to the manifest."""
     if "pattern" in block or "anyPattern" in block:
         key = "pattern" if "pattern" in block else "anyPattern"
@@ -244,14 +263,14 @@ def _deny_proposal(
     base: tuple[str | int, ...],
     *,
     preconditions: Any = None,
-) -> _Proposal | None:
+) -> ProposedFix | None:
     """A deny fix; its ops are already relative to the whole manifest."""
     found = deny_fixes.fix_deny(
         deny, context, roots=_element_roots(context, base), preconditions=preconditions
     )
     if found is None:
         return None
-    return _Proposal(found.ops, found.placeholders, found.summary)
+    return ProposedFix(found.ops, found.placeholders, found.summary)
 
 
 def _element_roots(
@@ -280,7 +299,7 @@ def _propose_foreach(
     base: tuple[str | int, ...],
     path: tuple[str | int, ...],
     lookup: Callable[[tuple[str | int, ...]], pattern_fixes.Lookup | None],
-) -> _Proposal | None:
+) -> ProposedFix | None:
     nesting = sum(1 for segment in path if segment == "foreach")
     ops: list[PatchOp] = []
     placeholders: list[str] = []
@@ -318,7 +337,9 @@ def _propose_foreach(
                 summary.extend(proposal.summary)
     if not ops:
         return None
-    return _Proposal(tuple(ops), tuple(dict.fromkeys(placeholders)), tuple(dict.fromkeys(summary)))
+    return ProposedFix(
+        tuple(ops), tuple(dict.fromkeys(placeholders)), tuple(dict.fromkeys(summary))
+    )
 
 
 def _preconditions_hold(written: Any, context: EvaluationContext) -> bool:
@@ -354,22 +375,22 @@ def _list_location(
     return list(zip(elements, places, strict=True))
 
 
-def _rebased(proposal: _Proposal | None, base: tuple[str | int, ...]) -> _Proposal | None:
+def _rebased(proposal: ProposedFix | None, base: tuple[str | int, ...]) -> ProposedFix | None:
     """Ops computed on a list element, moved to the element's place in the manifest."""
     if proposal is None or not base:
         return proposal
     prefix = pointer(*base)
-    return _Proposal(
+    return ProposedFix(
         tuple(dataclasses.replace(op, path=prefix + op.path) for op in proposal.ops),
         tuple(prefix + p for p in proposal.placeholders),
         proposal.summary,
     )
 
 
-def _from_proposed(proposed: Any) -> _Proposal | None:
+def _from_proposed(proposed: Any) -> ProposedFix | None:
     if proposed is None:
         return None
-    return _Proposal(tuple(proposed.ops), tuple(proposed.placeholders), tuple(proposed.summary))
+    return ProposedFix(tuple(proposed.ops), tuple(proposed.placeholders), tuple(proposed.summary))
 
 
 def _context_for(rule: Rule, request: AdmissionRequest, inputs: engine.Inputs) -> EvaluationContext:
