@@ -206,6 +206,30 @@ def conditions_hold(scope: Scope, conditions: Sequence[Named]) -> tuple[bool, li
     return not errors, errors
 
 
+def match_conditions_outcome(
+    scope: Scope,
+    spec: Mapping[str, Any],
+    actions: tuple[str, ...],
+    *,
+    error_prefix: str,
+    not_met: str,
+) -> CelOutcome | None:
+    """The verdict a policy's matchConditions give, or None when they hold.
+
+    False skips; errors skip only under `failurePolicy: Ignore`. The texts
+    differ between Kubernetes (VAP) and Kyverno (ValidatingPolicy), so the
+    caller gives them.
+    """
+    holds, errors = conditions_hold(scope, named_list(spec.get("matchConditions")))
+    if errors:
+        if str(spec.get("failurePolicy") or "Fail") == "Ignore":
+            return CelOutcome("skip", "match conditions could not be evaluated", actions=actions)
+        return CelOutcome("error", error_prefix + "; ".join(errors), actions=actions)
+    if not holds:
+        return CelOutcome("skip", not_met, actions=actions)
+    return None
+
+
 def expression_error(expression: str, error: str) -> str:
     """An evaluation error worded as the Kubernetes CEL filter words it."""
     return f"expression '{expression.strip()}' resulted in error: {error}"

@@ -92,16 +92,11 @@ def _evaluate_once(
         found=context,
     )
 
-    # Match conditions: false skips; with errors the failurePolicy decides.
-    holds, errors = evaluation.conditions_hold(
-        scope, evaluation.named_list(spec.get("matchConditions"))
+    skipped = evaluation.match_conditions_outcome(
+        scope, spec, actions, error_prefix="", not_met="match conditions aren't met"
     )
-    if errors:
-        if str(spec.get("failurePolicy") or "Fail") == "Ignore":
-            return CelOutcome("skip", "match conditions could not be evaluated", actions=actions)
-        return CelOutcome("error", "; ".join(errors), actions=actions)
-    if not holds:
-        return CelOutcome("skip", "match conditions aren't met", actions=actions)
+    if skipped is not None:
+        return skipped
 
     for validation in evaluation.validation_list(spec.get("validations")):
         result = scope.evaluate(validation.expression)

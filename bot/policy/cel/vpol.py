@@ -115,16 +115,15 @@ def _evaluate_spec(
         found=context,
     )
 
-    # Match conditions: false skips; errors skip only under failurePolicy Ignore.
-    holds, errors = evaluation.conditions_hold(
-        scope, evaluation.named_list(spec.get("matchConditions"))
+    skipped = evaluation.match_conditions_outcome(
+        scope,
+        spec,
+        actions,
+        error_prefix="failed to load context: ",
+        not_met="match conditions not met",
     )
-    if errors:
-        if str(spec.get("failurePolicy") or "Fail") == "Ignore":
-            return CelOutcome("skip", "match conditions could not be evaluated", actions=actions)
-        return CelOutcome("error", "failed to load context: " + "; ".join(errors), actions=actions)
-    if not holds:
-        return CelOutcome("skip", "match conditions not met", actions=actions)
+    if skipped is not None:
+        return skipped
 
     for index, validation in enumerate(evaluation.validation_list(spec.get("validations"))):
         result = scope.evaluate(validation.expression)
