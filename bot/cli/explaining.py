@@ -32,7 +32,7 @@ from bot import intake
 from bot.cli import checking
 from bot.errors import InputError
 from bot.intake import psa_messages
-from bot.intake.violations import Record, Violation
+from bot.intake.violations import ENGINE_NAMES, Record, Violation
 from bot.knowledge import violations
 from bot.knowledge.catalog import load_catalog
 from bot.knowledge.explaining import Explained, Explainer
@@ -44,13 +44,6 @@ from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 logger = logging.getLogger(__name__)
 
 EXIT_EXPLAINED = 0
-ENGINE_NAMES = {
-    "kyverno": "Kyverno",
-    "gatekeeper": "Gatekeeper",
-    "psa": "Pod Security Admission",
-    "vap": "a ValidatingAdmissionPolicy",
-    "webhook": "an admission webhook",
-}
 ACTION_VERBS = {
     "deny": "denied",
     "warn": "warned about",

@@ -33,6 +33,14 @@ Action = Literal[
 ]
 
 ENGINES: tuple[Engine, ...] = ("kyverno", "gatekeeper", "psa", "vap", "webhook")
+ENGINE_NAMES: dict[str, str] = {
+    "kyverno": "Kyverno",
+    "gatekeeper": "Gatekeeper",
+    "psa": "Pod Security Admission",
+    "vap": "a ValidatingAdmissionPolicy",
+    "webhook": "an admission webhook",
+}
+"""How people name each engine, in the terminal and in Slack alike."""
 
 
 @dataclass(frozen=True)

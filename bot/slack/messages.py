@@ -24,6 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.intake.violations import ENGINE_NAMES
+from bot.policy.fixes.values_synthesis import PLACEHOLDER
+
 FixStatus = Literal["exact", "guided", "none"]
 
 RECHECK_ACTION = "rejection_recheck"
@@ -43,17 +46,8 @@ INLINE_DIFF_LINES = 40
 QUOTE_LIMIT = 600
 PLACEHOLDERS_SHOWN = 3
 """Placeholders (or change summaries) listed by name; the diff shows the rest."""
-PLACEHOLDER = re.compile(r"<[a-z][^<>]*>")
-"""How fix synthesis marks a value a person must supply: `<pin a version>`."""
 """The rejection's own message is quoted up to this many characters."""
 
-ENGINE_NAMES = {
-    "kyverno": "Kyverno",
-    "gatekeeper": "Gatekeeper",
-    "psa": "Pod Security Admission",
-    "vap": "a ValidatingAdmissionPolicy",
-    "webhook": "an admission webhook",
-}
 ACTION_HEADINGS = {
     "deny": (":no_entry:", "Blocked"),
     "audit": (":mag:", "Audited, not blocked"),
