@@ -201,13 +201,6 @@ class Judge:
 def _explanation(
     explained: Explained, *, policy: str, rule: str | None, message: str = ""
 ) -> texts.Explanation:
-    terms = None
-    if explained.exception_allowed is not None:
-        terms = messages.ExceptionTerms(
-            allowed=explained.exception_allowed,
-            max_duration=explained.exception_max_duration,
-            approvers=explained.exception_approvers,
-        )
     return texts.Explanation(
         policy=policy,
         rule=rule,
@@ -216,7 +209,7 @@ def _explanation(
         how_to_fix=explained.how_to_fix,
         snippet=explained.snippet,
         references=explained.references,
-        exception=terms,
+        exception=notices.exception_terms(explained),
         message=message,
     )
 

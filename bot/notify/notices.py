@@ -126,13 +126,7 @@ def build(
         with_fix: False to leave the fix for later (it says so), under load.
     """
     explained = explain(violation, knowledge.explainer)
-    exception = None
-    if explained.exception_allowed is not None:
-        exception = ExceptionTerms(
-            allowed=explained.exception_allowed,
-            max_duration=explained.exception_max_duration,
-            approvers=explained.exception_approvers,
-        )
+    exception = exception_terms(explained)
     return Notice(
         key=key,
         workload=workload,
@@ -157,6 +151,17 @@ def build(
             else FixView("none", note=messages.no_fix_note("pending"))
         ),
         exception=exception,
+    )
+
+
+def exception_terms(explained: Explained) -> ExceptionTerms | None:
+    """What the knowledge base says about exceptions to the rule; None when it is silent."""
+    if explained.exception_allowed is None:
+        return None
+    return ExceptionTerms(
+        allowed=explained.exception_allowed,
+        max_duration=explained.exception_max_duration,
+        approvers=explained.exception_approvers,
     )
 
 
