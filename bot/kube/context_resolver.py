@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,14 +30,11 @@ from kubernetes.client import ApiClient
 
 from bot.errors import PermanentError
 from bot.kube import clients
+from bot.kube.answers import Answers
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("GET", "POST")
-MAX_ENTRIES = 512
-"""Cached answers kept at most; the oldest go first beyond that."""
-
-_MISSING = object()
 
 
 class ClusterContextResolver:
@@ -65,10 +61,7 @@ class ClusterContextResolver:
         self._api = api
         self._core = kubernetes.client.CoreV1Api(api)
         self._timeout = timeout
-        self._ttl = cache_ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._answers: Answers[tuple[str, ...], Any] = Answers(cache_ttl, clock)
 
     def config_map(self, name: str, namespace: str) -> Mapping[str, Any] | None:
         """The ConfigMap as the API server's JSON (`data`, `metadata`, ...).
@@ -79,8 +72,8 @@ class ClusterContextResolver:
         # NB: Kyverno reads a configMap entry without a namespace from "default".
         namespace = namespace or "default"
         key = ("configMap", namespace, name)
-        found = self._cached(key)
-        if found is not _MISSING:
+        cached, found = self._cached(key)
+        if cached:
             return found  # type: ignore[no-any-return]
 
         action = f"read ConfigMap {namespace}/{name} for a policy context"
@@ -98,7 +91,7 @@ class ClusterContextResolver:
                 namespace,
             )
             raise
-        self._remember(key, found)
+        self._answers.put(key, found)
         return found  # type: ignore[no-any-return]
 
     def api_call(self, call: Mapping[str, Any]) -> Any:
@@ -115,13 +108,13 @@ class ClusterContextResolver:
         """
         method, path, body = _parse_call(call)
         key = ("apiCall", method, path, json.dumps(body, sort_keys=True, default=str))
-        found = self._cached(key)
-        if found is not _MISSING:
+        cached, found = self._cached(key)
+        if cached:
             return found
 
         with clients.translating(f"{method} {path} for a policy context"):
             found = self._request(method, path, body)
-        self._remember(key, found)
+        self._answers.put(key, found)
         return found
 
     # -- the requests ------------------------------------------------------------
@@ -164,25 +157,11 @@ class ClusterContextResolver:
 
     # -- the cache ---------------------------------------------------------------
 
-    def _cached(self, key: tuple[str, ...]) -> Any:
-        with self._lock:
-            entry = self._cache.get(key)
-        if entry is None or entry[0] <= self._clock():
-            return _MISSING
-        logger.debug("Reusing the cached answer for %s.", " ".join(key[:3]))
-        return entry[1]
-
-    def _remember(self, key: tuple[str, ...], value: Any) -> None:
-        if self._ttl <= 0:
-            return
-        now = self._clock()
-        with self._lock:
-            # Drop what has expired, then the oldest, to stay within bounds.
-            for stale in [k for k, (expires, _) in self._cache.items() if expires <= now]:
-                del self._cache[stale]
-            while len(self._cache) >= MAX_ENTRIES:
-                del self._cache[next(iter(self._cache))]
-            self._cache[key] = (now + self._ttl, value)
+    def _cached(self, key: tuple[str, ...]) -> tuple[bool, Any]:
+        cached, found = self._answers.get(key)
+        if cached:
+            logger.debug("Reusing the cached answer for %s.", " ".join(key[:3]))
+        return cached, found
 
 
 def _parse_call(call: Mapping[str, Any]) -> tuple[str, str, dict[str, Any] | None]:

@@ -34,13 +34,14 @@ from kubernetes.client import ApiClient
 
 from bot.errors import PermanentError, PolicybotError
 from bot.kube import clients
+from bot.kube.answers import Answers
 from bot.policy.fixes import platform_defaults
 from bot.policy.fixes.platform_defaults import PlatformDefaults
 
 logger = logging.getLogger(__name__)
 
-MAX_ENTRIES = 512
-"""Namespaces kept at most; the oldest go first beyond that."""
+MAX_WARNED = 512
+"""Failing reads remembered at most, so each is warned of once."""
 
 RBAC_HINT = (
     "grant the bot `list` on `limitranges` (core API group; in every namespace it checks) "
@@ -87,10 +88,8 @@ class ClusterDefaults:
         self._storage = kubernetes.client.StorageV1Api(api)
         self._fallback = fallback
         self._timeout = timeout
-        self._ttl = cache_ttl
-        self._clock = clock
+        self._answers: Answers[str, _Objects | None] = Answers(cache_ttl, clock)
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, _Objects | None]] = {}
         self._warned: set[str] = set()
 
     def for_namespace(self, namespace: str) -> PlatformDefaults:
@@ -144,11 +143,9 @@ class ClusterDefaults:
         failures: list[PolicybotError],
     ) -> _Objects | None:
         """The cached answer for `key`, or a fresh read (None if it failed)."""
-        now = self._clock()
-        with self._lock:
-            entry = self._cache.get(key)
-        if entry is not None and entry[0] > now:
-            return entry[1]
+        cached, answer = self._answers.get(key)
+        if cached:
+            return answer
 
         found: _Objects | None = None
         error: PolicybotError | None = None
@@ -171,7 +168,7 @@ class ClusterDefaults:
             failures.append(error)
         else:
             logger.debug("Still cannot %s: %s", action, error)
-        self._remember(key, found, now)
+        self._answers.put(key, found)
         return found
 
     # -- the cache and the warnings ------------------------------------------------
@@ -185,7 +182,7 @@ class ClusterDefaults:
         else:
             remedy = (
                 "check that the bot reaches the API server (/readyz shows it); "
-                f"the next check after {self._ttl:g}s reads again"
+                f"the next check after {self._answers.ttl:g}s reads again"
             )
         logger.warning(
             "Cannot read the platform defaults for namespace %s from the cluster; fixes use "
@@ -196,17 +193,6 @@ class ClusterDefaults:
             remedy,
         )
 
-    def _remember(self, key: str, found: _Objects | None, now: float) -> None:
-        if self._ttl <= 0:
-            return
-        with self._lock:
-            # Drop what has expired, then the oldest, to stay within bounds.
-            for stale in [k for k, (expires, _) in self._cache.items() if expires <= now]:
-                del self._cache[stale]
-            while len(self._cache) >= MAX_ENTRIES:
-                del self._cache[next(iter(self._cache))]
-            self._cache[key] = (now + self._ttl, found)
-
     def _first_failure(self, key: str) -> bool:
         """Whether this read failed for the first time since it last worked.
 
@@ -214,7 +200,7 @@ class ClusterDefaults:
         warning says so, the repeats go to the debug log.
         """
         with self._lock:
-            if len(self._warned) >= MAX_ENTRIES:
+            if len(self._warned) >= MAX_WARNED:
                 self._warned.clear()  # at worst, a failure is warned of twice
             first = key not in self._warned
             self._warned.add(key)
