@@ -80,7 +80,7 @@ def _evaluate_once(
     """The failing outcome for one parameter object, or None when all hold."""
     scope = evaluation.Scope(
         evaluation.request_data(
-            request, params=params, namespace_object=_namespace_object(request, context)
+            request, params=params, namespace_object=namespace_object(request, context)
         ),
         variables=evaluation.named_list(cel_block.get("variables")),
         found=context,
@@ -111,9 +111,10 @@ def _evaluate_once(
     return None
 
 
-def _namespace_object(
+def namespace_object(
     request: AdmissionRequest, context: lookups.Lookups | None
 ) -> Mapping[str, Any] | None:
+    """The `namespaceObject` a Kyverno CEL rule sees: the known one, or Kyverno's stand-in."""
     known = evaluation.known_namespace(request, context)
     if known is not None:
         return known

@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.policy.cel import admission, constraints, evaluation, lookups, vap, vpol
+from bot.policy.cel import admission, constraints, evaluation, kyverno_cel, lookups, vap, vpol
 from bot.policy.fixes import cel_search, values_synthesis
 from bot.policy.fixes.cel_distances import Problem
 from bot.policy.fixes.deny_edits import Edit, Path, materialize
-from bot.policy.fixes.patches import PatchOp, pointer
+from bot.policy.fixes.patches import pointer
 from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.policies import Rule
 from bot.policy.requests import AdmissionRequest
@@ -49,7 +49,7 @@ def for_validate_cel(
 
     def data(current: AdmissionRequest) -> Mapping[str, Any]:
         return evaluation.request_data(
-            current, params=params, namespace_object=_kyverno_namespace(current, found)
+            current, params=params, namespace_object=kyverno_cel.namespace_object(current, found)
         )
 
     preconditions = rule.raw.get("celPreconditions")
@@ -141,7 +141,12 @@ def propose(problem: Problem) -> ProposedFix | None:
     done = materialize(original, edits)
     if done is None:
         return None
-    placeholders = [p for op in done.ops for p in _placeholder_pointers(op)]
+    placeholders = [
+        p
+        for op in done.ops
+        if op.op != "remove"
+        for p in values_synthesis.placeholder_pointers(op.value, op.path)
+    ]
     placeholders += [pointer(*path) for path in (*reached.confirm, *reached.trusted)]
     return ProposedFix(done.ops, tuple(dict.fromkeys(placeholders)), done.summary)
 
@@ -186,42 +191,6 @@ def _kept_indexes(before: list[Any], after: list[Any]) -> set[int] | None:
             kept.add(index)
             position += 1
     return kept if position == len(after) else None
-
-
-def _placeholder_pointers(op: PatchOp) -> list[str]:
-    if op.op == "remove":
-        return []
-    return [op.path + suffix for suffix in _placeholder_suffixes(op.value)]
-
-
-def _placeholder_suffixes(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [""] if values_synthesis.has_placeholder(value) else []
-    if isinstance(value, Mapping):
-        found: list[str] = []
-        for key, inner in value.items():
-            if values_synthesis.has_placeholder(str(key)):
-                found.append(pointer(str(key)))
-            found += [pointer(str(key)) + suffix for suffix in _placeholder_suffixes(inner)]
-        return found
-    if isinstance(value, list):
-        return [
-            f"/{i}{suffix}"
-            for i, item in enumerate(value)
-            for suffix in _placeholder_suffixes(item)
-        ]
-    return []
-
-
-def _kyverno_namespace(
-    request: AdmissionRequest, found: lookups.Lookups | None
-) -> Mapping[str, Any] | None:
-    known = evaluation.known_namespace(request, found)
-    if known is not None:
-        return known
-    # NB: offline, Kyverno builds a Namespace that carries only its name.
-    namespace = admission.target_of(request).namespace
-    return admission.minimal_namespace(namespace, {}) if namespace else None
 
 
 def _moved_namespace(

@@ -194,30 +194,14 @@ def _as_fix(changes: list[_Change]) -> ProposedFix:
     placeholders: list[str] = []
     for change in changes:
         if change.op.op != "remove":
-            placeholders.extend(_placeholder_pointers(change.op.value, change.op.path))
+            placeholders.extend(
+                values_synthesis.placeholder_pointers(change.op.value, change.op.path)
+            )
     return ProposedFix(
         ops=tuple(change.op for change in changes),
         placeholders=tuple(dict.fromkeys(placeholders)),
         summary=tuple(change.summary for change in changes),
     )
-
-
-def _placeholder_pointers(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        return [path] if values_synthesis.PLACEHOLDER.search(value) else []
-    if isinstance(value, Mapping):
-        found: list[str] = []
-        for key, inner in value.items():
-            inner_path = path + pointer(str(key))
-            if values_synthesis.has_placeholder(str(key)):
-                found.append(inner_path)
-            found.extend(_placeholder_pointers(inner, inner_path))
-        return found
-    if isinstance(value, list | tuple):
-        return [
-            p for i, item in enumerate(value) for p in _placeholder_pointers(item, f"{path}/{i}")
-        ]
-    return []
 
 
 @dataclass(frozen=True)

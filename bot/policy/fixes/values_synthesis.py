@@ -24,7 +24,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from bot.policy import values
-from bot.policy.fixes.patches import value_at
+from bot.policy.fixes.patches import pointer, value_at
 
 
 class _Missing(enum.Enum):
@@ -105,6 +105,27 @@ def has_placeholder(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(has_placeholder(item) for item in value)
     return False
+
+
+def placeholder_pointers(value: Any, at: str) -> list[str]:
+    """RFC 6901 pointers to every placeholder in a value that goes at `at`.
+
+    A map key holding a placeholder (a label name to choose) counts as well
+    as the texts below it.
+    """
+    if isinstance(value, str):
+        return [at] if has_placeholder(value) else []
+    if isinstance(value, Mapping):
+        found: list[str] = []
+        for key, inner in value.items():
+            inner_at = at + pointer(str(key))
+            if has_placeholder(str(key)):
+                found.append(inner_at)
+            found += placeholder_pointers(inner, inner_at)
+        return found
+    if isinstance(value, list | tuple):
+        return [p for i, item in enumerate(value) for p in placeholder_pointers(item, f"{at}/{i}")]
+    return []
 
 
 def fill_placeholders(value: Any, filler: str) -> Any:
