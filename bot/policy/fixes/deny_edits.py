@@ -96,7 +96,8 @@ def materialize(document: Any, edits: Sequence[Edit]) -> Materialized | None:
 
 
 def dotted(path: Sequence[str | int]) -> str:
-    """A path as people read it: `spec.containers[0].securityContext`."""
+    """A path as JMESPath writes it, the language deny conditions are in:
+    `metadata.annotations."a.io/b"` (pattern fixes use `patches.dotted`)."""
     text = ""
     for segment in path:
         if isinstance(segment, int):

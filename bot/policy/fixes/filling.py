@@ -20,6 +20,7 @@ from bot.policy.fixes.patches import (
     PatchError,
     PatchOp,
     apply_patch,
+    dotted,
     parse_pointer,
     value_at_pointer,
 )
@@ -94,7 +95,7 @@ def _fill_value(
         found = lookup(at)
         if found is None:
             return value
-        lines.append(f"set {_dotted(at)} to {found.value} ({found.note})")
+        lines.append(f"set {dotted(at)} to {found.value} ({found.note})")
         return found.value
     if isinstance(value, Mapping):
         return {k: _fill_value(v, (*at, str(k)), lookup, lines) for k, v in value.items()}
@@ -130,10 +131,3 @@ def _segments(path: str, manifest: Mapping[str, Any]) -> tuple[str | int, ...]:
             segments.append(raw)
             node = node.get(raw) if isinstance(node, Mapping) else None
     return tuple(segments)
-
-
-def _dotted(at: Sequence[str | int]) -> str:
-    text = ""
-    for segment in at:
-        text += f"[{segment}]" if isinstance(segment, int) else (f".{segment}" if text else segment)
-    return text

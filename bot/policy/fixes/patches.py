@@ -7,6 +7,7 @@ shows next to the diff. Applying a patch never mutates its input.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,19 @@ class PatchOp:
 def pointer(*segments: str | int) -> str:
     """Build a pointer, escaping `~` and `/` inside keys as RFC 6901 asks."""
     return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in segments)
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """A path as people write it: `spec.containers[0].labels["app.kubernetes.io/name"]`."""
+    text = ""
+    for segment in path:
+        if isinstance(segment, int):
+            text += f"[{segment}]"
+        elif segment.replace("_", "a").replace("-", "a").isalnum() and not segment[:1].isdigit():
+            text += f".{segment}" if text else segment
+        else:
+            text += f"[{json.dumps(segment)}]"
+    return text
 
 
 def parse_pointer(path: str) -> list[str]:

@@ -24,7 +24,7 @@ from typing import Any
 from bot.policy import anchors, patterns, values
 from bot.policy.anchors import AnchorKind
 from bot.policy.fixes import values_synthesis
-from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, pointer, value_at
+from bot.policy.fixes.patches import PatchError, PatchOp, apply_patch, dotted, pointer, value_at
 from bot.policy.fixes.proposals import ProposedFix
 from bot.policy.fixes.values_synthesis import MISSING, Derived, satisfying_value
 
@@ -231,7 +231,7 @@ class _Walker:
         drops = [
             _Change(
                 PatchOp("remove", pointer(*at)),
-                f"remove {_dotted(at)}" + (f" ({_render(name)})" if name is not None else ""),
+                f"remove {dotted(at)}" + (f" ({_render(name)})" if name is not None else ""),
             )
             for at, name in sorted(self._dropped, key=lambda drop: drop[0], reverse=True)
             if at[:-1] not in emptied
@@ -239,7 +239,7 @@ class _Walker:
         gone = [
             _Change(
                 PatchOp("remove", pointer(*self._pruned(owner))),
-                f"remove {_dotted(self._pruned(owner))}: every element of {_dotted(owner)} "
+                f"remove {dotted(self._pruned(owner))}: every element of {dotted(owner)} "
                 f"breaks the rule ({', '.join(_render(n) for n in names if n is not None)})",
             )
             for owner, names in sorted(emptied.items(), reverse=True)
@@ -470,14 +470,14 @@ class _Walker:
         if proposal is None or not at:
             return
         value, note = proposal
-        summary = f"set {_dotted(at)} to {_render(value)}"
+        summary = f"set {dotted(at)} to {_render(value)}"
         if note:
             summary += f" ({note})"
         op = PatchOp("replace" if present else "add", pointer(*at), value)
         self.changes.append(_Change(op, summary))
 
     def _remove(self, at: _Path) -> None:
-        self.changes.append(_Change(PatchOp("remove", pointer(*at)), f"remove {_dotted(at)}"))
+        self.changes.append(_Change(PatchOp("remove", pointer(*at)), f"remove {dotted(at)}"))
 
     def _removable(self, at: _Path) -> _Path | None:
         """The optional field to leave out instead of setting `at` to a placeholder.
@@ -521,7 +521,7 @@ class _Walker:
         self.changes.append(
             _Change(
                 PatchOp("remove", pointer(*at)),
-                f"remove {_dotted(at)} (the rule accepts it left out, and no value "
+                f"remove {dotted(at)} (the rule accepts it left out, and no value "
                 "it allows follows from the manifest)",
             )
         )
@@ -570,19 +570,6 @@ def _with_text_keys(pattern: Mapping[Any, Any]) -> Mapping[str, Any]:
     if all(isinstance(key, str) for key in pattern):
         return pattern
     return {json.dumps(key) if not isinstance(key, str) else key: v for key, v in pattern.items()}
-
-
-def _dotted(at: _Path) -> str:
-    """A path as people write it: `spec.containers[0].securityContext`."""
-    text = ""
-    for segment in at:
-        if isinstance(segment, int):
-            text += f"[{segment}]"
-        elif segment.replace("_", "a").replace("-", "a").isalnum() and not segment[:1].isdigit():
-            text += f".{segment}" if text else segment
-        else:
-            text += f"[{json.dumps(segment)}]"
-    return text
 
 
 def _render(value: Any, limit: int = 80) -> str:
