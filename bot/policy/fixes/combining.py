@@ -26,6 +26,7 @@ from bot.policy.fixes.patches import PatchOp
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
 from bot.policy.requests import AdmissionRequest
+from bot.policy.results import RuleResult
 
 MAX_ROUNDS = 50
 """A safety bound: each round fixes at least one rule, and few manifests fail more."""
@@ -76,6 +77,8 @@ def _next_fix(
 ) -> tuple[str, synthesis.Fix] | None:
     """The first exact fix for a remaining failure, marking those without one."""
     before = engine.evaluate_all(policies, current, inputs)
+    # What passes now is the bar every candidate of this round must keep.
+    passing = _passing(before, celpolicies.evaluate_all(cel_policies, current), cel_policies)
     for failure in before:
         name = f"{failure.policy}/{failure.rule}"
         if failure.status not in ("fail", "warn") or name in unfixable:
@@ -83,7 +86,7 @@ def _next_fix(
         fix = synthesis.synthesize(
             failure, current, policies, before=before, inputs=inputs, defaults=defaults
         )
-        if _usable(fix, current, policies, cel_policies, inputs):
+        if _usable(fix, current, policies, cel_policies, inputs, passing):
             return name, fix
         unfixable.add(name)
     for policy in cel_policies:
@@ -94,7 +97,7 @@ def _next_fix(
         )
         if cel_fix is None:
             continue
-        if _usable(cel_fix, current, policies, cel_policies, inputs):
+        if _usable(cel_fix, current, policies, cel_policies, inputs, passing):
             return policy.name, cel_fix
         unfixable.add(policy.name)
     return None
@@ -106,29 +109,20 @@ def _usable(
     policies: Sequence[Policy],
     cel_policies: Sequence[CelPolicy],
     inputs: engine.Inputs,
+    passing: set[str],
 ) -> bool:
     """An exact fix that breaks nothing of either kind that passed before."""
     if fix.status != "exact" or fix.fixed is None:
         return False
     after = dataclasses.replace(current, object=dict(fix.fixed))
-    return _passing(policies, cel_policies, after, inputs) >= _passing(
-        policies, cel_policies, current, inputs
-    )
+    kyverno = engine.evaluate_all(policies, after, inputs)
+    return _passing(kyverno, celpolicies.evaluate_all(cel_policies, after), cel_policies) >= passing
 
 
 def _passing(
-    policies: Sequence[Policy],
-    cel_policies: Sequence[CelPolicy],
-    request: AdmissionRequest,
-    inputs: engine.Inputs,
+    kyverno: Sequence[RuleResult], cel: Sequence[RuleResult], cel_policies: Sequence[CelPolicy]
 ) -> set[str]:
     """Every Kyverno rule and CEL policy that does not reject the request."""
-    found = {
-        f"{r.policy}/{r.rule}"
-        for r in engine.evaluate_all(policies, request, inputs)
-        if r.status not in _REJECTED
-    }
-    rejected = {
-        r.policy for r in celpolicies.evaluate_all(cel_policies, request) if r.status in _REJECTED
-    }
+    found = {f"{r.policy}/{r.rule}" for r in kyverno if r.status not in _REJECTED}
+    rejected = {r.policy for r in cel if r.status in _REJECTED}
     return found | ({p.name for p in cel_policies} - rejected)
