@@ -374,10 +374,8 @@ class Listeners:
         await ack()
         started = time.monotonic()
         log = _log_for(body, subcommand="recheck")
-        found = self._notice(str(action.get("value") or ""))
+        found = await self._button_notice(action, respond, command="recheck", started=started)
         if found is None:
-            await replies.send(respond, texts.notice_gone())
-            self._count("recheck", "gone", started)
             return
         group, notice = found
         workload = notice.workload
@@ -448,10 +446,8 @@ class Listeners:
         await ack()
         started = time.monotonic()
         log = _log_for(body, subcommand="explain-button")
-        stored = self._notice(str(action.get("value") or ""))
+        stored = await self._button_notice(action, respond, command="explain", started=started)
         if stored is None:
-            await replies.send(respond, texts.notice_gone())
-            self._count("explain", "gone", started)
             return
         notice = stored[1]
         found = None
@@ -478,10 +474,8 @@ class Listeners:
         # rather than leave the button silent.
         await ack()
         started = time.monotonic()
-        stored = self._notice(str(action.get("value") or ""))
+        stored = await self._button_notice(action, respond, command="exception", started=started)
         if stored is None:
-            await replies.send(respond, texts.notice_gone())
-            self._count("exception", "gone", started)
             return
         notice = stored[1]
         await replies.send(
@@ -491,6 +485,16 @@ class Listeners:
         _log_for(body, subcommand="exception-button").info(
             "Answered an exception request for %s/%s.", notice.policy, notice.rule
         )
+
+    async def _button_notice(
+        self, action: dict[str, Any], respond: AsyncRespond, *, command: str, started: float
+    ) -> tuple[NotificationGroup, messages.Notice] | None:
+        """The notice a button belongs to; None, after telling the user, when it is gone."""
+        found = self._notice(str(action.get("value") or ""))
+        if found is None:
+            await replies.send(respond, texts.notice_gone())
+            self._count(command, "gone", started)
+        return found
 
     def _notice(self, key: str) -> tuple[NotificationGroup, messages.Notice] | None:
         """The group a button names, and what its message says."""
