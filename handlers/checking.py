@@ -30,7 +30,7 @@ from bot.notify import notices
 from bot.policy import celpolicies, engine
 from bot.policy.celpolicies import CelPolicy
 from bot.policy.contexts import ContextResolver
-from bot.policy.fixes import cel_fixes, diffs, synthesis
+from bot.policy.fixes import cel_fixes, diffs, platform_defaults, synthesis
 from bot.policy.fixes.platform_defaults import NO_DEFAULTS, PlatformDefaults
 from bot.policy.policies import Policy
 from bot.policy.requests import AdmissionRequest
@@ -139,11 +139,7 @@ class Judge:
     def _defaults_for(self, manifest: Mapping[str, Any]) -> PlatformDefaults:
         if isinstance(self.defaults, PlatformDefaults):
             return self.defaults
-        # NB: a manifest without a namespace goes where kubectl would put it,
-        # and where the platform defaults look for it.
-        metadata = manifest.get("metadata")
-        namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
-        return self.defaults.for_namespace(str(namespace or "default"))
+        return self.defaults.for_namespace(platform_defaults.namespace_of(manifest))
 
     def _cel_fixes(
         self, results: Sequence[RuleResult], request: AdmissionRequest, defaults: PlatformDefaults

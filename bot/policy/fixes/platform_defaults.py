@@ -78,7 +78,7 @@ class PlatformDefaults:
         self, manifest: Mapping[str, Any], at: Sequence[str | int]
     ) -> Derived | None:
         kind, resource = str(at[-2]), str(at[-1])
-        namespace = _namespace_of(manifest)
+        namespace = namespace_of(manifest)
         for entry in self.containers:
             if entry.namespace is not None and entry.namespace != namespace:
                 continue
@@ -245,7 +245,8 @@ def _is_claim_spec(manifest: Mapping[str, Any], at: Sequence[str | int]) -> bool
     )
 
 
-def _namespace_of(manifest: Mapping[str, Any]) -> str:
+def namespace_of(manifest: Mapping[str, Any]) -> str:
+    """The namespace whose defaults apply: the manifest's, or where kubectl would put it."""
     metadata = manifest.get("metadata")
     namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
     return str(namespace or "default")
